@@ -1,0 +1,35 @@
+"""pytest configuration shared by the unit tests and nbval.
+
+Cells tagged ``gpu`` run only where TensorFlow sees a GPU. Elsewhere nbval skips them with
+a reason that pytest prints (``-ra``), and the book keeps showing the output they stored
+when they last ran on a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from gpu import GPU_TAG, tensorflow_sees_gpu  # noqa: E402
+
+# Same quiet, deterministic TensorFlow as `make` sets, also for a bare `pytest` run.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _cell_tags(item: pytest.Item) -> list[str]:
+    cell = getattr(item, "cell", None)
+    return list(cell.metadata.get("tags", [])) if cell is not None else []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    gpu_items = [item for item in items if GPU_TAG in _cell_tags(item)]
+    if gpu_items and not tensorflow_sees_gpu():
+        reason = "GPU cell: TensorFlow sees no GPU here; the book shows the output stored on a GPU"
+        for item in gpu_items:
+            item.add_marker(pytest.mark.skip(reason=reason))

@@ -1,0 +1,50 @@
+"""Re-execute notebooks in place and store their outputs (``make notebooks``).
+
+Usage: ``python tests/execute_notebooks.py book [more paths...]``. Each notebook runs in
+a fresh kernel of the current environment, from its own folder, with the same
+environment variables as ``make test``, so the stored outputs are what nbval reproduces.
+Cells tagged ``gpu`` run only where TensorFlow sees a GPU; elsewhere they keep the
+outputs they stored.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from gpu import GPU_TAG, tensorflow_sees_gpu
+from nbclient import NotebookClient
+
+
+def notebooks(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts and "_build" not in q.parts)
+        else:
+            found.append(p)
+    return found
+
+
+def execute(path: Path, timeout: int = 600) -> float:
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    has_gpu_cells = any(GPU_TAG in c.metadata.get("tags", []) for c in nb.cells)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        # without a GPU, `gpu` cells keep the outputs they stored when they last ran on one
+        skip_cells_with_tag=GPU_TAG if has_gpu_cells and not tensorflow_sees_gpu() else "skip-execution",
+    )
+    client.execute()
+    nbformat.write(nb, path)
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    for nb_path in notebooks(sys.argv[1:] or ["book"]):
+        print(f"{nb_path}: {execute(nb_path):.1f} s", flush=True)

@@ -1,0 +1,57 @@
+"""The package as a reader installs it: a wheel with normreg alone, importable without TensorFlow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_does_not_pull_in_tensorflow_or_keras():
+    code = "import sys, normreg, normreg.conventions; print(sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow', 'keras', 'matplotlib', 'sklearn'}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    (whl,) = out.glob("normreg-*.whl")
+    return whl
+
+
+def test_wheel_contains_only_the_package(wheel: Path):
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names}
+    assert top == {"normreg", next(t for t in top if t.endswith(".dist-info"))}
+    assert "normreg/py.typed" in names
+    assert not any(n.endswith(".ipynb") or "tests/" in n or "book/" in n for n in names)
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert "Requires-Dist: numpy" in metadata
+    assert 'Requires-Dist: tensorflow>=2.16; extra == "tf"' in metadata
+
+
+def test_wheel_installs_in_a_clean_venv_and_runs_without_tensorflow(wheel: Path, tmp_path: Path):
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True)
+    smoke = (
+        "import sys, numpy as np, normreg as nr\n"
+        "assert abs(nr.norm(np.array([3e200, 4e200])) / 5e200 - 1) < 1e-15\n"
+        "assert nr.L1(0.1).prox(np.array([0.05, 1.0]), 1.0)[0] == 0.0\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+        "print('ok', nr.__version__)\n"
+    )
+    out = subprocess.run([str(py), "-c", smoke], check=True, capture_output=True, text=True, cwd=tmp_path).stdout
+    assert out.startswith("ok 0.1.0")

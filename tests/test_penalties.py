@@ -1,0 +1,280 @@
+"""Penalties against independent oracles: explicit formulas, finite differences, the prox
+optimality condition, brute-force 1-D minimization and non-expansiveness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.optimize import minimize, minimize_scalar
+
+import normreg as nr
+
+lams = st.floats(0.0, 10.0)
+ratios = st.floats(0.0, 1.0)
+steps = st.floats(1e-3, 10.0)
+vec = hnp.arrays(np.float64, st.integers(1, 12), elements=st.floats(-5, 5))
+
+# Two groups of sizes 3 and 2 and a singleton, listed out of order on purpose.
+GROUPS = [[4, 0, 2], [1, 5], [3]]
+
+
+def penalties(lam: float, r: float) -> list[nr.Penalty]:
+    return [nr.L1(lam), nr.L2(lam), nr.ElasticNet(lam, r), nr.GroupLasso(lam, GROUPS)]
+
+
+def explicit_value(pen: nr.Penalty, w: np.ndarray) -> float:
+    """The book's formulas, written out independently of the package."""
+    if isinstance(pen, nr.GroupLasso):
+        return pen.lam * sum(np.sqrt(len(g)) * np.sqrt(np.sum(w[g] ** 2)) for g in GROUPS)
+    if isinstance(pen, nr.ElasticNet):
+        r = pen.l1_ratio
+        return pen.lam * (r * np.sum(np.abs(w)) + (1 - r) / 2 * np.sum(w**2))
+    if isinstance(pen, nr.L1):
+        return pen.lam * np.sum(np.abs(w))
+    return pen.lam / 2 * np.sum(w**2)
+
+
+six = hnp.arrays(np.float64, 6, elements=st.floats(-5, 5))
+
+
+@settings(max_examples=100, deadline=None)
+@given(w=six, lam=lams, r=ratios)
+def test_value_matches_formula(w, lam, r):
+    for pen in penalties(lam, r):
+        assert pen(w) == pytest.approx(explicit_value(pen, w), rel=1e-12, abs=1e-12)
+
+
+def test_value_of_any_shape_sums_over_all_entries():
+    w = np.arange(-6.0, 6.0).reshape(3, 2, 2)
+    assert nr.L1(2.0)(w) == 2.0 * np.abs(w).sum()
+    assert nr.L2(2.0)(w) == pytest.approx((w**2).sum())
+    assert nr.ElasticNet(1.0, 0.25)(w) == pytest.approx(0.25 * np.abs(w).sum() + 0.375 * (w**2).sum())
+
+
+def test_l1_value_on_large_input_uses_the_blocked_reduction():
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal(100_003)  # several blocks plus a remainder
+    assert nr.L1(0.5)(w) == pytest.approx(0.5 * np.abs(w).sum(), rel=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(w=six, lam=st.floats(0.01, 10.0), r=ratios)
+def test_grad_matches_central_finite_differences_away_from_kinks(w, lam, r):
+    assume(np.all(np.abs(w) > 1e-2))
+    h = 1e-6
+    for pen in penalties(lam, r):
+        fd = np.array([(pen(w + h * e) - pen(w - h * e)) / (2 * h) for e in np.eye(w.size)])
+        np.testing.assert_allclose(pen.grad(w), fd, rtol=1e-5, atol=1e-6)
+
+
+def test_grad_at_kinks_is_the_minimum_norm_subgradient():
+    w = np.array([0.0, 2.0, 0.0, 0.0, 0.0, -1.0])
+    np.testing.assert_array_equal(nr.L1(3.0).grad(w), [0, 3, 0, 0, 0, -3])
+    np.testing.assert_array_equal(nr.ElasticNet(2.0, 0.5).grad(w), [0, 1 + 2, 0, 0, 0, -1 - 1])
+    # group [4, 0, 2] is all zero: its subdifferential is a ball around 0, minimum norm 0
+    g = nr.GroupLasso(1.0, GROUPS).grad(w)
+    np.testing.assert_array_equal(g[[4, 0, 2]], 0.0)
+    np.testing.assert_allclose(g[[1, 5]], np.sqrt(2) * np.array([2.0, -1.0]) / np.sqrt(5))
+
+
+def subdifferential_contains(pen: nr.Penalty, w: np.ndarray, s: np.ndarray, tol: float = 1e-9) -> bool:
+    """Is s in the subdifferential of pen at w? Written from the definitions, not from pen.grad."""
+    lam = pen.lam
+    if isinstance(pen, nr.GroupLasso):
+        for g in GROUPS:
+            c = lam * np.sqrt(len(g))
+            nw = np.linalg.norm(w[g])
+            if nw > 0:
+                if not np.allclose(s[g], c * w[g] / nw, atol=tol):
+                    return False
+            elif np.linalg.norm(s[g]) > c + tol:
+                return False
+        return True
+    if isinstance(pen, nr.L1):
+        r, smooth = 1.0, 0.0
+    elif isinstance(pen, nr.ElasticNet):
+        r, smooth = pen.l1_ratio, 1.0 - pen.l1_ratio
+    else:
+        r, smooth = 0.0, 1.0
+    rest = s - lam * smooth * w  # what the |w| part must supply
+    nz = w != 0
+    ok_nz = np.allclose(rest[nz], lam * r * np.sign(w[nz]), atol=tol)
+    ok_z = np.all(np.abs(rest[~nz]) <= lam * r + tol)
+    return bool(ok_nz and ok_z)
+
+
+@settings(max_examples=150, deadline=None)
+@given(v=six, lam=lams, r=ratios, step=steps)
+def test_prox_satisfies_its_optimality_condition(v, lam, r, step):
+    """w = prox(v) iff (v - w) / step is a subgradient of the penalty at w."""
+    for pen in penalties(lam, r):
+        w = pen.prox(v, step)
+        assert subdifferential_contains(pen, w, (v - w) / step, tol=1e-8 * (1 + lam))
+
+
+@settings(max_examples=60, deadline=None)
+@given(v=st.floats(-5, 5), lam=st.floats(0.0, 5.0), r=ratios, step=st.floats(0.05, 5.0))
+def test_prox_matches_brute_force_minimization_in_1d(v, lam, r, step):
+    for pen in (nr.L1(lam), nr.L2(lam), nr.ElasticNet(lam, r), nr.GroupLasso(lam, [[0]])):
+        def objective(x: float, pen=pen) -> float:
+            return float(pen(np.array([x]))) + (x - v) ** 2 / (2 * step)
+
+        best = minimize_scalar(objective, bounds=(-6, 6), method="bounded", options={"xatol": 1e-12})
+        got = pen.prox(np.array([v]), step)[0]
+        assert objective(got) <= best.fun + 1e-9
+        assert got == pytest.approx(best.x, abs=1e-5)
+
+
+def test_group_prox_matches_numerical_minimization():
+    rng = np.random.default_rng(3)
+    pen = nr.GroupLasso(0.7, GROUPS)
+    for _ in range(5):
+        v = rng.standard_normal(6)
+        def objective(x):
+            return pen(x) + np.sum((x - v) ** 2) / 2
+        w = pen.prox(v, 1.0)
+        best = minimize(objective, v, method="Powell", options={"xtol": 1e-10, "ftol": 1e-14})
+        assert objective(w) <= best.fun + 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(u=six, v=six, lam=lams, r=ratios, step=steps)
+def test_prox_is_non_expansive(u, v, lam, r, step):
+    for pen in penalties(lam, r):
+        lhs = np.linalg.norm(pen.prox(u, step) - pen.prox(v, step))
+        assert lhs <= np.linalg.norm(u - v) * (1 + 1e-12) + 1e-12
+
+
+@given(v=six, r=ratios, step=steps)
+def test_prox_at_zero_lambda_is_the_identity(v, r, step):
+    for pen in penalties(0.0, r):
+        np.testing.assert_array_equal(pen.prox(v, step), v)
+
+
+def test_l1_prox_gives_exact_zeros():
+    v = np.array([0.3, -0.05, 0.1, -2.0])
+    w = nr.L1(0.1).prox(v, 1.0)
+    assert w[1] == 0.0 and w[2] == 0.0 and not np.signbit(w[1])
+    np.testing.assert_allclose(w[[0, 3]], [0.2, -1.9])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_keep_the_input_dtype(dtype):
+    w = np.array([0.5, -1.5, 0.0, 2.0, 1.0, -0.25], dtype=dtype)
+    for pen in penalties(0.3, 0.4):
+        assert pen(w).dtype == dtype
+        assert pen.grad(w).dtype == dtype
+        assert pen.prox(w, 0.5).dtype == dtype
+        np.testing.assert_allclose(pen(w), explicit_value(pen, w.astype(np.float64)), rtol=1e-6)
+
+
+def test_float32_large_input_accuracy():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(1_000_000).astype(np.float32)
+    ref = w.astype(np.float64)
+    assert nr.L1(1.0)(w) == pytest.approx(np.abs(ref).sum(), rel=1e-5)
+    assert nr.L2(1.0)(w) == pytest.approx(0.5 * (ref**2).sum(), rel=1e-5)
+
+
+def test_value_that_overflows_is_inf_not_an_error():
+    assert nr.L2(1.0)(np.array([1e200])) == np.inf
+    # intermediate w.w overflows but the value does not
+    assert nr.L2(1e-300)(np.array([1e200, 1e200])) == pytest.approx(1e100, rel=1e-12)
+
+
+def test_config_round_trip_and_equality():
+    for pen in penalties(0.5, 0.25):
+        clone = type(pen)(**pen.get_config())
+        assert clone == pen and hash(clone) == hash(pen)
+        assert repr(pen).startswith(type(pen).__name__ + "(lam=0.5")
+    assert nr.L1(0.5) != nr.L2(0.5)
+
+
+# -- validation ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [-0.1, np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("cls", [nr.L1, nr.L2, nr.ElasticNet])
+def test_bad_lambda_raises_value_error_naming_lam(cls, bad):
+    with pytest.raises(ValueError, match="lam"):
+        cls(bad)
+
+
+@pytest.mark.parametrize("bad", ["0.1", None, [0.1], True])
+def test_non_numeric_lambda_raises_type_error(bad):
+    with pytest.raises(TypeError, match="lam must be a real number"):
+        nr.L2(bad)
+
+
+@pytest.mark.parametrize("bad", [-0.01, 1.01, np.nan])
+def test_l1_ratio_outside_unit_interval(bad):
+    with pytest.raises(ValueError, match="l1_ratio"):
+        nr.ElasticNet(1.0, bad)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_raises_in_value_grad_and_prox(bad):
+    w = np.array([1.0, bad, 0.5, 0.0, 1.0, 2.0])
+    for pen in penalties(0.5, 0.5):
+        with pytest.raises(ValueError, match="w must not contain NaN or Inf"):
+            pen(w)
+        with pytest.raises(ValueError, match="w must not contain NaN or Inf"):
+            pen.grad(w)
+        with pytest.raises(ValueError, match="v must not contain NaN or Inf"):
+            pen.prox(w, 1.0)
+
+
+def test_nan_is_caught_even_at_zero_lambda():
+    with pytest.raises(ValueError, match="w must not contain"):
+        nr.L1(0.0)(np.array([np.nan]))
+    with pytest.raises(ValueError, match="w must not contain"):
+        nr.L2(0.0)(np.array([np.inf, 1.0]))
+
+
+@pytest.mark.parametrize(
+    ("w", "exc", "match"),
+    [
+        (np.array([1, 2, 3]), TypeError, "w must have dtype float32 or float64; got dtype int64"),
+        (np.array([1.0, 2.0], dtype=np.float16), TypeError, "w must have dtype float32 or float64"),
+        (np.array([1 + 0j]), TypeError, "w must have dtype"),
+        (np.array([]), ValueError, "w must not be empty"),
+    ],
+)
+def test_unsupported_arrays(w, exc, match):
+    with pytest.raises(exc, match=match):
+        nr.L1(1.0)(w)
+
+
+@pytest.mark.parametrize("step", [0.0, -1.0, np.nan, np.inf])
+def test_prox_step_must_be_positive_and_finite(step):
+    with pytest.raises(ValueError, match="step"):
+        nr.L1(1.0).prox(np.ones(3), step)
+
+
+@pytest.mark.parametrize(
+    ("groups", "exc", "match"),
+    [
+        ([[0, 1], [1, 2]], ValueError, "disjoint; index 1"),
+        ([[0], [2]], ValueError, "index 1 is in no group"),
+        ([[0, -1]], ValueError, "non-negative"),
+        ([[0], []], ValueError, r"groups\[1\] must be a non-empty"),
+        ([[0.5, 1.0]], TypeError, "integer indices"),
+        ([], TypeError, "non-empty sequence"),
+        ("01", TypeError, "non-empty sequence"),
+    ],
+)
+def test_invalid_groups(groups, exc, match):
+    with pytest.raises(exc, match=match):
+        nr.GroupLasso(1.0, groups)
+
+
+def test_group_lasso_shape_mismatch():
+    pen = nr.GroupLasso(1.0, [[0, 1], [2]])
+    with pytest.raises(ValueError, match="index 2 is out of range for w of length 2"):
+        pen(np.ones(2))
+    with pytest.raises(ValueError, match="cover 3 of 4"):
+        pen.grad(np.ones(4))
+    with pytest.raises(ValueError, match="must be 1-dimensional"):
+        pen(np.ones((3, 1)))
