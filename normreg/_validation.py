@@ -36,8 +36,8 @@ def as_float_array(
         Required number of dimensions.
     check_finite : bool
         Raise ``ValueError`` if ``x`` holds NaN or Inf. Callers on a hot path pass
-        ``False`` and check a reduction of the result instead (see
-        :func:`ensure_finite_result`), which costs no second pass over ``x``.
+        ``False`` and check a reduction they compute anyway (see
+        :func:`raise_if_not_finite`), which costs no second pass over ``x``.
     allow_int : bool
         Convert boolean and integer input to float64 instead of raising ``TypeError``.
     """
@@ -61,21 +61,19 @@ def as_float_array(
         raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional; got shape {arr.shape}")
-    if check_finite and not np.isfinite(arr).all():
-        raise ValueError(f"{name} must not contain NaN or Inf")
+    if check_finite:
+        raise_if_not_finite(arr, name)
     return arr
 
 
-def ensure_finite_result(result: Any, arr: np.ndarray, name: str) -> None:
-    """Raise if ``arr`` holds NaN/Inf, using ``result`` (a reduction of ``arr``) as the witness.
+def raise_if_not_finite(arr: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``arr`` holds NaN or Inf.
 
-    A NaN or Inf anywhere in ``arr`` makes a sum, a dot product or a maximum of it
-    non-finite, so a finite ``result`` proves ``arr`` finite without reading it again.
-    Only when ``result`` is not finite is ``arr`` scanned, to tell bad input (raise)
-    from a value that genuinely overflows (return, the caller keeps ``inf``).
+    Hot paths call this only after a reduction of ``arr`` (a sum, a dot product) came out
+    non-finite: a NaN or Inf anywhere in ``arr`` makes such a reduction non-finite, so a
+    finite one proves ``arr`` finite without a second pass over it. When the reduction
+    overflowed although ``arr`` is finite, this returns and the caller keeps ``inf``.
     """
-    if np.all(np.isfinite(result)):
-        return
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must not contain NaN or Inf")
 
