@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results"
+#: Results are package data (normreg/_recorded), so that chapters read them with
+#: ``normreg.recorded.load(name)`` even when a notebook is run outside the repository.
+RESULTS = Path(__file__).resolve().parents[1] / "normreg" / "_recorded"
 
 
 def median_time(fn: Callable[[], Any], repeats: int = 7, min_time: float = 0.05) -> float:
