@@ -1,4 +1,5 @@
-"""pytest configuration shared by the unit tests and nbval.
+"""pytest plugin of the project (loaded with ``-p pytest_book`` from pyproject.toml), so it
+applies however pytest is called: ``make test``, ``pytest book/02_norms.ipynb``, ...
 
 Cells tagged ``gpu`` run only where TensorFlow sees a GPU. Elsewhere nbval skips them with
 a reason that pytest prints (``-ra``), and the book keeps showing the output they stored
@@ -8,13 +9,9 @@ when they last ran on a GPU.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from gpu import GPU_TAG, tensorflow_sees_gpu  # noqa: E402
+from gpu import GPU_TAG, tensorflow_sees_gpu
 
 # Same quiet, deterministic TensorFlow as `make` sets, also for a bare `pytest` run.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
