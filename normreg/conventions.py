@@ -15,13 +15,21 @@ convention                  penalty  what the library minimizes / does          
 ``"keras"``                 l1       mean loss + ``l1 * sum|w|`` (``regularizers.L1``)     ``l1``
 ``"keras"``                 l2       mean loss + ``l2 * sum w**2`` (no 1/2)                ``2 * l2``
 ``"sklearn-lasso"``         l1       ``1/(2m) ||y - Xw||^2 + alpha ||w||_1``              ``alpha``
-``"sklearn-ridge"``         l2       ``||y - Xw||^2 + alpha ||w||^2`` (a sum, not a mean)  ``alpha / m``
+``"sklearn-ridge"``         l2       ``||y - Xw||^2 + alpha ||w||^2`` (a sum)              ``alpha / m``
 ``"sklearn-logistic"``      l2       ``C * sum(logloss) + 1/2 ||w||^2``                   ``1 / (C m)``
 ``"pytorch-weight-decay"``  l2       ``grad += weight_decay * w`` (SGD, Adam)              ``weight_decay``
 ``"optax-decayed-weights"`` l2       ``add_decayed_weights(wd)``: ``update += wd * w``     ``wd``
 ``"article"``               l1       ``1/(2m) sum (h - y)^2 + lam/(2m) ||w||_1``           ``lam / (2m)``
 ``"article"``               l2       ``1/(2m) sum (h - y)^2 + lam/(2m) ||w||^2``           ``lam / m``
+``"sklearn-elasticnet"``    enet     same objective as the book's ``ElasticNet``         ``alpha``
+``"sklearn-mlp"``           l2       ``mean(logloss) + alpha/(2m) sum ||W||_F^2``          ``alpha / m``
 ==========================  =======  ===================================================  ======================
+
+For ``"sklearn-elasticnet"`` (``penalty="elasticnet"``) the ``l1_ratio`` is the same on both
+sides: scikit-learn's ``ElasticNet(alpha=a, l1_ratio=r)`` is the book's ``ElasticNet(a, r)``.
+For ``"sklearn-mlp"`` (``MLPClassifier``/``MLPRegressor``'s ``alpha``; biases are not penalized)
+:math:`m` is the number of samples in one gradient evaluation: the training set for
+``solver="lbfgs"``, the mini-batch (``batch_size``) for ``"sgd"`` and ``"adam"``.
 
 Decoupled weight decay (PyTorch's ``AdamW``, ``optax.adamw``, Keras 3's ``weight_decay=``
 argument of every optimizer) is *not* in the table: under SGD it equals ``L2(wd)``, under
@@ -45,7 +53,7 @@ from ._validation import check_scalar
 
 __all__ = ["CONVENTIONS", "to_book", "from_book"]
 
-Penalty = Literal["l1", "l2"]
+Penalty = Literal["l1", "l2", "elasticnet"]
 
 # (convention, penalty) -> (to_book(value, m), from_book(lam, m), needs n_samples)
 _Rule = tuple[Callable[[float, float], float], Callable[[float, float], float], bool]
@@ -61,6 +69,8 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("optax-decayed-weights", "l2"): (lambda v, m: v, lambda lam, m: lam, False),
     ("article", "l1"): (lambda v, m: v / (2.0 * m), lambda lam, m: 2.0 * m * lam, True),
     ("article", "l2"): (lambda v, m: v / m, lambda lam, m: m * lam, True),
+    ("sklearn-elasticnet", "elasticnet"): (lambda v, m: v, lambda lam, m: lam, False),
+    ("sklearn-mlp", "l2"): (lambda v, m: v / m, lambda lam, m: lam * m, True),
 }
 
 #: Every convention this module knows, with the penalties it defines.

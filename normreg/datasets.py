@@ -13,7 +13,14 @@ import numpy as np
 
 from ._validation import check_scalar
 
-__all__ = ["Regression", "make_sparse_regression", "make_sparse_classification", "make_polynomial_data"]
+__all__ = [
+    "Regression",
+    "make_sparse_regression",
+    "make_sparse_classification",
+    "make_polynomial_data",
+    "Split",
+    "load_digits_split",
+]
 
 
 @dataclass(frozen=True)
@@ -93,3 +100,47 @@ def make_polynomial_data(n_samples: int = 30, *, noise: float = 0.2, seed: int =
     rng = _rng(seed)
     x = rng.uniform(-1.0, 1.0, m)
     return x, np.sin(np.pi * x) + sigma * rng.standard_normal(m)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A train/test split: ``X_train`` (n_train, p), ``X_test``, ``y_train`` (n_train,), ``y_test``."""
+
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+
+
+def load_digits_split(n_train: int = 150, *, seed: int = 0) -> Split:
+    r"""scikit-learn's bundled 8×8 digits (1797 images, 10 classes), split into a small training set and a test set.
+
+    The pixel intensities (integers 0..16) are divided by 16, so every feature lies in
+    :math:`[0, 1]`. The split is stratified (each class keeps its share in both parts) and
+    seeded; the test set is every image not drawn for training. Nothing is downloaded: the
+    images ship inside scikit-learn, which is imported only when this function is called.
+
+    Parameters
+    ----------
+    n_train : int
+        Number of training images, between 10 (one per class) and 1787 (ten left to test).
+    seed : int
+        Seed of the shuffle.
+
+    Example
+    -------
+    >>> from normreg.datasets import load_digits_split
+    >>> d = load_digits_split(150, seed=0)
+    >>> d.X_train.shape, d.X_test.shape, float(d.X_train.max())
+    ((150, 64), (1647, 64), 1.0)
+    """
+    n = int(check_scalar(n_train, "n_train", low=10, high=1787, integer=True))
+    s = int(check_scalar(seed, "seed", low=0, integer=True))
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16.0, y, train_size=n, stratify=y, random_state=s
+    )
+    return Split(X_train, X_test, y_train, y_test)
