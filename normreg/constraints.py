@@ -45,7 +45,7 @@ class MaxNorm:
     :math:`v_j`, the outward normal of the ball at :math:`v_j` (the KKT condition). The norms
     are computed with :func:`normreg.norm`, so huge or tiny weights neither overflow nor
     underflow, and a rescaled column whose computed norm would exceed :math:`c` by rounding
-has its factor lowered by an ulp, so the result is always feasible.
+    has its factor lowered by an ulp, so the result is always feasible.
 
     Unlike Keras's version, which divides by :math:`\epsilon + \|w_j\|` (:math:`\epsilon = 10^{-7}`)
     and so slightly shrinks every column, including those inside the ball, this projection leaves

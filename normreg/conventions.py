@@ -8,22 +8,22 @@ book's convention the data term is a *mean* over the :math:`m` samples and
 
 The table below says what :math:`\lambda` a value written in another convention means.
 
-==========================  =======  ===================================================  ======================
-convention                  penalty  what the library minimizes / does                     book :math:`\lambda`
-==========================  =======  ===================================================  ======================
-``"book"``                  l1, l2   mean loss + ``L1(lam)`` or ``L2(lam)``                ``lam``
-``"keras"``                 l1       mean loss + ``l1 * sum|w|`` (``regularizers.L1``)     ``l1``
-``"keras"``                 l2       mean loss + ``l2 * sum w**2`` (no 1/2)                ``2 * l2``
-``"sklearn-lasso"``         l1       ``1/(2m) ||y - Xw||^2 + alpha ||w||_1``              ``alpha``
-``"sklearn-ridge"``         l2       ``||y - Xw||^2 + alpha ||w||^2`` (a sum)              ``alpha / m``
-``"sklearn-logistic"``      l2       ``C * sum(logloss) + 1/2 ||w||^2``                   ``1 / (C m)``
-``"pytorch-weight-decay"``  l2       ``grad += weight_decay * w`` (SGD, Adam)              ``weight_decay``
-``"optax-decayed-weights"`` l2       ``add_decayed_weights(wd)``: ``update += wd * w``     ``wd``
-``"article"``               l1       ``1/(2m) sum (h - y)^2 + lam/(2m) ||w||_1``           ``lam / (2m)``
-``"article"``               l2       ``1/(2m) sum (h - y)^2 + lam/(2m) ||w||^2``           ``lam / m``
-``"sklearn-elasticnet"``    enet     same objective as the book's ``ElasticNet``         ``alpha``
-``"sklearn-mlp"``           l2       ``mean(logloss) + alpha/(2m) sum ||W||_F^2``          ``alpha / m``
-==========================  =======  ===================================================  ======================
+===========================  =======  =================================================  ====================
+convention                   penalty  what the library minimizes / does                  book :math:`\lambda`
+===========================  =======  =================================================  ====================
+``"book"``                   l1, l2   mean loss + ``L1(lam)`` or ``L2(lam)``             ``lam``
+``"keras"``                  l1       mean loss + ``l1 * sum|w|`` (``regularizers.L1``)  ``l1``
+``"keras"``                  l2       mean loss + ``l2 * sum w**2`` (no 1/2)             ``2 * l2``
+``"sklearn-lasso"``          l1       ``1/(2m) ||y - Xw||^2 + alpha ||w||_1``            ``alpha``
+``"sklearn-ridge"``          l2       ``||y - Xw||^2 + alpha ||w||^2`` (a sum)           ``alpha / m``
+``"sklearn-logistic"``       l2       ``C * sum(logloss) + 1/2 ||w||^2``                 ``1 / (C m)``
+``"pytorch-weight-decay"``   l2       ``grad += weight_decay * w`` (SGD, Adam)           ``weight_decay``
+``"optax-decayed-weights"``  l2       ``add_decayed_weights(wd)``: ``update += wd * w``  ``wd``
+``"article"``                l1       ``1/(2m) sum (h - y)^2 + lam/(2m) ||w||_1``        ``lam / (2m)``
+``"article"``                l2       ``1/(2m) sum (h - y)^2 + lam/(2m) ||w||^2``        ``lam / m``
+``"sklearn-elasticnet"``     enet     same objective as the book's ``ElasticNet``        ``alpha``
+``"sklearn-mlp"``            l2       ``mean(logloss) + alpha/(2m) sum ||W||_F^2``       ``alpha / m``
+===========================  =======  =================================================  ====================
 
 For ``"sklearn-elasticnet"`` (``penalty="elasticnet"``) the ``l1_ratio`` is the same on both
 sides: scikit-learn's ``ElasticNet(alpha=a, l1_ratio=r)`` is the book's ``ElasticNet(a, r)``.

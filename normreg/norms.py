@@ -3,7 +3,7 @@ r"""Vector and matrix norms that neither overflow nor underflow (chapter 2).
 The textbook formula :math:`\|x\|_p = (\sum_i |x_i|^p)^{1/p}` raises every entry to the
 power :math:`p` before it takes the root. In float64, :math:`(10^{200})^2` overflows to
 ``inf`` and :math:`(10^{-200})^2` underflows to ``0``, although both norms are ordinary
-numbers. :func:`norm` divides by the largest magnitude first,
+numbers. :func:`normreg.norm` divides by the largest magnitude first,
 
 .. math::
 

@@ -335,7 +335,7 @@ class GroupLasso(Penalty):
 
     def _grad(self, w: np.ndarray) -> np.ndarray:
         norms = self._group_norms(w)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             factors = np.where(norms > 0, self.lam * self._weights / norms, 0.0)
         return self._scale_groups(w, factors)
 
