@@ -54,8 +54,20 @@ def test_value_of_any_shape_sums_over_all_entries():
     assert nr.ElasticNet(1.0, 0.25)(w) == pytest.approx(0.25 * np.abs(w).sum() + 0.375 * (w**2).sum())
 
 
+@pytest.fixture(params=["scipy-blas", "numpy-only"])
+def asum_backend(request, monkeypatch):
+    """Run a test with SciPy's BLAS asum and with the NumPy-only fallback of _sum_abs."""
+    from normreg import penalties
+
+    if request.param == "numpy-only":
+        monkeypatch.setattr(penalties, "_blas_asum", lambda dtype: None)
+    else:
+        assert penalties._blas_asum(np.dtype(np.float32)) is not None  # scipy is in requirements.txt
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_values_on_large_input_use_the_blocked_reductions(dtype):
+def test_values_on_large_input_use_the_blocked_reductions(dtype, asum_backend):
     rng = np.random.default_rng(1)
     w = rng.standard_normal(3 * (1 << 18) + 1234).astype(dtype)  # several blocks plus a remainder
     ref = w.astype(np.float64)
@@ -183,7 +195,7 @@ def test_results_keep_the_input_dtype(dtype):
         np.testing.assert_allclose(pen(w), explicit_value(pen, w.astype(np.float64)), rtol=1e-6)
 
 
-def test_float32_large_input_accuracy():
+def test_float32_large_input_accuracy(asum_backend):
     """A single float32 np.dot over 3e7 entries is off by ~1e-4; the blocked sums are not."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal(30_000_000, dtype=np.float32)
