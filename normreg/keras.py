@@ -11,8 +11,8 @@ Keras 3 backend. It offers four things:
   They are registered as serializable, so a model that uses them survives
   ``model.save`` / ``keras.models.load_model``. Each also has ``prox(v, step)``.
 * :func:`penalized_variables` and :func:`penalty_loss`: the total penalty of a model's
-  weights (kernels and embeddings, not biases or normalization parameters) as one fused
-  reduction, for a custom ``GradientTape`` loop.
+  weights (kernels and embeddings, not biases or normalization parameters) as one
+  expression that reads each weight once, for a custom ``GradientTape`` loop.
 * :class:`ProximalCallback` and :func:`prox_step`: proximal training. After each
   optimizer step the weights go through the penalty's proximal operator, so L1 and
   group lasso produce *exact* zeros, which a penalty added to the loss never does.
@@ -528,10 +528,13 @@ def penalty_loss(model_or_variables: Any, penalty: Any) -> Any:
             loss = loss_fn(y, model(x, training=True)) + penalty_loss(model, L2(1e-3))
         grads = tape.gradient(loss, model.trainable_variables)
 
-    For :class:`L1`, :class:`L2` and :class:`ElasticNet`, whose value is a sum over entries,
-    all variables are flattened into one vector and reduced **once** (one fused reduction,
-    not one small op per layer). A :class:`GroupLasso`'s groups refer to one axis of a
-    weight, so it is applied to each variable and summed; each must fit its groups.
+    Each variable is reduced where it lies and the per-variable terms are added in one
+    sum: the weights are read once and never copied (concatenating them into one vector
+    first would write and read every weight a second time, and the penalty is
+    memory-bound), and under ``tf.function``/XLA the whole expression compiles into the
+    step. The sum is formed in at least float32, also under a float16/bfloat16 policy, so a
+    large penalty cannot overflow float16's 65504. A :class:`GroupLasso`'s groups refer to
+    one axis of a weight; each variable must fit its groups.
 
     Under ``tf.distribute`` with a custom loop, each replica adds the penalty to its share of
     the loss; divide it by the number of replicas (``tf.nn.scale_regularization_loss``) so
@@ -555,14 +558,9 @@ def penalty_loss(model_or_variables: Any, penalty: Any) -> Any:
     """
     reg = as_regularizer(penalty)
     variables = _as_variables(model_or_variables, "model_or_variables")
-    if isinstance(reg, GroupLasso):
-        total = reg(variables[0])
-        for v in variables[1:]:
-            total = total + reg(v)
-        return total
-    dtype = keras.backend.result_type(*[keras.backend.standardize_dtype(v.dtype) for v in variables])
-    flat = [ops.reshape(ops.cast(v, dtype), (-1,)) for v in variables]
-    return reg(flat[0] if len(flat) == 1 else ops.concatenate(flat, axis=0))
+    dtype = keras.backend.result_type(*[keras.backend.standardize_dtype(v.dtype) for v in variables], "float32")
+    terms = [reg(ops.cast(v, dtype)) for v in variables]
+    return terms[0] if len(terms) == 1 else ops.sum(ops.stack(terms))
 
 
 # --------------------------------------------------------------------------------------

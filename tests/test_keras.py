@@ -288,11 +288,26 @@ def test_penalty_loss_equals_what_fit_adds_from_kernel_regularizers():
     assert float(nk.penalty_loss(model, nk.L2(0.02))) == pytest.approx(float(sum(model.losses)), rel=1e-6)
 
 
-def test_penalty_loss_is_one_fused_reduction(mlp):
-    """Traced, the L1 penalty of three kernels is one Abs and one Sum, not one per layer."""
+def test_penalty_loss_reads_each_weight_once_and_sums_once(mlp):
+    """Traced, the L1 penalty of the kernels is one reduction per kernel, added in one sum,
+    with no concatenation (a copy of every weight) in between."""
+    n_kernels = len(nk.penalized_variables(mlp))
     fn = tf.function(lambda: nk.penalty_loss(mlp, nk.L1(0.1)))
     ops = [op.type for op in fn.get_concrete_function().graph.get_operations()]
-    assert ops.count("Abs") == 1 and ops.count("Sum") == 1 and ops.count("ConcatV2") == 1
+    assert ops.count("Abs") == n_kernels and ops.count("Pack") == 1
+    assert ops.count("Sum") == n_kernels + 1
+    assert "ConcatV2" not in ops
+
+
+def test_penalty_loss_is_float32_under_a_float16_policy():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, kernel_initializer="ones")])
+        big = nk.penalty_loss(model, nk.L2(1e5))  # 1e5/2 * 12 = 6e5 > float16's 65504
+        assert keras.backend.standardize_dtype(big.dtype) == "float32"
+        assert float(big) == pytest.approx(6e5)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def test_penalty_loss_gradient_in_a_tape(mlp):
