@@ -299,6 +299,7 @@ def test_minimize_quadratic_on_ball_against_scipy(a, b, d, c1, c2, p):
     c = np.array([c1, c2])
     w = vp.minimize_quadratic_on_ball(A, c, 1.0, p)
     ref = _slsqp_ball(A, c, 1.0, p)
+    ref = ref / max(1.0, np.linalg.norm(ref, p))  # SLSQP may stop a hair outside the ball
     assert np.linalg.norm(w, p) <= 1 + 1e-12
     assert vp.quadratic(w, A, c) <= vp.quadratic(ref, A, c) + 1e-9
     np.testing.assert_allclose(w, ref, atol=1e-5)
