@@ -32,8 +32,10 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "open _build/html/index.html"
 
-## make test: unit, property, oracle and doctest tests, and nbval over every notebook, in one run.
+## make test: lint, then unit, property, oracle, doctest and browser tests and nbval over every
+## notebook, in one pytest run.
 test: $(STAMP)
+	$(VENV)/bin/ruff check normreg tests benchmarks
 	$(PY) -m pytest -n 2 --dist loadfile
 
 ## make notebooks: re-execute every notebook and store its outputs.

@@ -50,10 +50,10 @@ def run(sizes: list[int], repeats: int) -> dict:
     for n in sizes:
         w = rng.standard_normal(n, dtype=np.float32)
         flat = w.reshape(-1)
-        ref = median_time(lambda: np.dot(flat, flat), repeats)
+        ref = median_time(lambda flat=flat: np.dot(flat, flat), repeats)
         row = {"n": n, "reference_s": ref, "reference_GBps": 4 * n / ref / 1e9}
         for name, fn in cases.items():
-            row[name] = median_time(lambda fn=fn: fn(w), repeats) / ref
+            row[name] = median_time(lambda fn=fn, w=w: fn(w), repeats) / ref
         results.append(row)
         del w, flat
     return {"machine": machine(), "dtype": "float32", "reference": "np.dot(w, w)", "ratios": results}

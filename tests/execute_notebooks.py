@@ -22,7 +22,9 @@ def notebooks(paths: list[str]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts and "_build" not in q.parts)
+            found += sorted(
+                q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts and "_build" not in q.parts
+            )
         else:
             found.append(p)
     return found

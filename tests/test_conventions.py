@@ -38,7 +38,7 @@ def test_sklearn_lasso_alpha_is_the_book_lambda(data):
     # w minimizes the book's objective: (X^T(y - Xw))/m is a subgradient of pen at w
     assert cv.to_book(alpha, "sklearn-lasso", penalty="l1") == alpha
     s = X.T @ (y - X @ w) / len(y)
-    for wi, si in zip(w, s):
+    for wi, si in zip(w, s, strict=True):
         if wi != 0:
             assert si == pytest.approx(pen.lam * np.sign(wi), abs=1e-8)
         else:

@@ -21,7 +21,9 @@ from execute_notebooks import execute, notebooks  # noqa: E402
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 # reading files, or naming places that exist only in a clone of the repository
-FILE_ACCESS = re.compile(r"\bopen\(|pathlib|\bPath\(|\.\./|read_csv|np\.load\(|json\.load\(|\bbenchmarks/|_recorded|book/")
+FILE_ACCESS = re.compile(
+    r"\bopen\(|pathlib|\bPath\(|\.\./|read_csv|np\.load\(|json\.load\(|\bbenchmarks/|_recorded|book/"
+)
 
 
 @pytest.mark.parametrize("path", notebooks([str(BOOK)]), ids=lambda p: p.name)
@@ -30,7 +32,8 @@ def test_notebook_reads_no_repository_files(path: Path):
     for k, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             hit = FILE_ACCESS.search(cell.source)
-            assert hit is None, f"{path.name} cell {k} reads a file: {cell.source[max(hit.start() - 40, 0):hit.end() + 40]!r}"
+            context = cell.source[max(hit.start() - 40, 0) : hit.end() + 40] if hit else ""
+            assert hit is None, f"{path.name} cell {k} reads a file: {context!r}"
 
 
 def _text_outputs(nb: nbformat.NotebookNode) -> list[str]:

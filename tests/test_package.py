@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_does_not_pull_in_tensorflow_or_keras():
-    code = "import sys, normreg, normreg.conventions; print(sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow', 'keras', 'matplotlib', 'sklearn'}))"
+    code = (
+        "import sys, normreg, normreg.conventions; print(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in {'tensorflow', 'keras', 'matplotlib', 'sklearn'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

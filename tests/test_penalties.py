@@ -157,8 +157,10 @@ def test_group_prox_matches_numerical_minimization():
     pen = nr.GroupLasso(0.7, GROUPS)
     for _ in range(5):
         v = rng.standard_normal(6)
-        def objective(x):
+
+        def objective(x, v=v):
             return pen(x) + np.sum((x - v) ** 2) / 2
+
         w = pen.prox(v, 1.0)
         best = minimize(objective, v, method="Powell", options={"xtol": 1e-10, "ftol": 1e-14})
         assert objective(w) <= best.fun + 1e-9

@@ -3,37 +3,19 @@ oracles (NumPy, scikit-learn, scipy, closed forms), and that every axis is label
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
+from figure_checks import assert_labelled
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from scipy.optimize import minimize
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from scipy import stats  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
-
-import normreg as nr  # noqa: E402
-from normreg.constraints import MaxNorm  # noqa: E402
-from normreg.viz import norms as vn  # noqa: E402
-from normreg.viz import overfitting as vo  # noqa: E402
-from normreg.viz import penalties as vp  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def assert_labelled(fig):
-    """Every panel that shows data has both axis labels."""
-    for ax in fig.axes:
-        if ax.has_data():
-            assert ax.get_xlabel().strip(), f"panel {ax.get_title()!r} has no x label"
-            assert ax.get_ylabel().strip(), f"panel {ax.get_title()!r} has no y label"
+import normreg as nr
+from normreg.constraints import MaxNorm
+from normreg.viz import norms as vn
+from normreg.viz import overfitting as vo
+from normreg.viz import penalties as vp
 
 
 # --------------------------------------------------------------------------- chapter 1

@@ -3,28 +3,20 @@ and the axes labelled (images are not compared by nbval, so the data is tested h
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from figure_checks import assert_labelled
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import normreg as nr  # noqa: E402
-from normreg.datasets import make_sparse_regression  # noqa: E402
-from normreg.solvers import fit_linear  # noqa: E402
-from normreg.viz.optimization import (  # noqa: E402
+import normreg as nr
+from normreg.datasets import make_sparse_regression
+from normreg.solvers import fit_linear
+from normreg.viz.optimization import (
     plot_convergence,
     plot_exact_zeros,
     plot_gradient_check,
     plot_subdifferential,
 )
-
-
-def _labelled(fig):
-    for ax in fig.axes:
-        assert ax.get_xlabel() and ax.get_ylabel()
 
 
 def test_subdifferential_lines_support_the_graph_and_touch_it_at_zero():
@@ -36,7 +28,7 @@ def test_subdifferential_lines_support_the_graph_and_touch_it_at_zero():
     i0 = np.argmin(np.abs(w))
     assert w[i0] == 0 and np.all(lines[:, i0] == 0)
     assert len(fig.axes) == 2
-    _labelled(fig)
+    assert_labelled(fig)
     plt.close(fig)
     with pytest.raises(ValueError, match="lam must be > 0"):
         plot_subdifferential(0.0)
@@ -64,7 +56,7 @@ def test_exact_zeros_counts_what_the_iterates_hold():
     assert data["zeros"]["subgradient"][-1] == 0
     assert set(data["shown"]) <= set(np.flatnonzero(zero_set)) and len(data["shown"]) == 3
     assert len(fig.axes) == 3
-    _labelled(fig)
+    assert_labelled(fig)
     plt.close(fig)
     with pytest.raises(ValueError, match="must have 15 columns"):
         plot_exact_zeros({"a": np.zeros((3, 4))}, zero_set)
@@ -78,7 +70,7 @@ def test_convergence_panels_hold_relative_gaps():
     assert len(fig.axes) == 2 and all(ax.get_yscale() == "log" for ax in fig.axes)
     assert [len(ax.lines) for ax in fig.axes] == [2, 1]
     assert fig.axes[0].get_title() == "p1"
-    _labelled(fig)
+    assert_labelled(fig)
     plt.close(fig)
     with pytest.raises(ValueError, match="f_star must be > 0"):
         plot_convergence({"p": ({"a": h1}, 0.0)})
@@ -95,7 +87,7 @@ def test_gradient_check_draws_the_errors_it_is_given():
     assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_yscale() == "log"
     # the V: central differences are best at a moderate h, and beat forward differences there
     assert 1e-7 <= hs[np.argmin(cen)] <= 1e-3 and cen.min() < fwd.min()
-    _labelled(fig)
+    assert_labelled(fig)
     plt.close(fig)
     with pytest.raises(ValueError, match="one entry per h"):
         plot_gradient_check(hs, {"x": fwd[:3]})

@@ -3,30 +3,14 @@ recomputed here from the record by hand, and what the axes show is that data."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
+from figure_checks import assert_labelled
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from normreg import recorded  # noqa: E402
-from normreg.viz import scale as vs  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def assert_labelled(fig):
-    for ax in fig.axes:
-        if ax.has_data():
-            assert ax.get_xlabel().strip() and ax.get_ylabel().strip()
+from normreg import recorded
+from normreg.viz import scale as vs
 
 
 def penalties_record(ns, refs, ratios):
