@@ -115,3 +115,16 @@ def test_page_works_offline(page_name: str, html: Path, browser) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '_')}.png"))
     context.close()
+
+
+def test_search_works_offline(html: Path, browser) -> None:
+    """The search page finds a term that chapters 3 and 4 use, from the local index alone."""
+    page = browser.new_page()
+    remote: list[str] = []
+    page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:", "blob:")) else None)
+    page.goto((html / "search.html").as_uri() + "?q=soft-thresholding", wait_until="load")
+    page.wait_for_selector("ul.search li", timeout=20_000)
+    hits = page.locator("ul.search li a").all_inner_texts()
+    assert remote == []
+    assert any("Penalties" in h for h in hits) and any("optimization" in h for h in hits), hits
+    page.close()
