@@ -42,6 +42,48 @@ def median_time(fn: Callable[[], Any], repeats: int = 7, min_time: float = 0.05)
     return statistics.median(samples)
 
 
+def _loops(fn: Callable[[], Any], min_time: float) -> int:
+    """How many back-to-back calls of ``fn`` last at least ``min_time`` seconds."""
+    fn()
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if time.perf_counter() - t0 >= min_time or n >= 1 << 20:
+            return n
+        n *= 2
+
+
+def _per_call(fn: Callable[[], Any], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
+
+
+def interleaved_ratios(
+    reference: Callable[[], Any], cases: dict[str, Callable[[], Any]], repeats: int = 7, min_time: float = 0.05
+) -> tuple[float, dict[str, float]]:
+    """Median reference time, and for each case the median over repeats of its time divided by
+    the reference time measured *in the same repeat*.
+
+    Timing the reference once and the cases later lets a change of machine load between
+    the two (another process, CPU frequency, the page cache) into every ratio; interleaving
+    them and taking the median of per-repeat ratios keeps such drifts out.
+    """
+    loops = {name: _loops(fn, min_time) for name, fn in cases.items()}
+    n_ref = _loops(reference, min_time)
+    ref_times: list[float] = []
+    ratios: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        t_ref = _per_call(reference, n_ref)
+        ref_times.append(t_ref)
+        for name, fn in cases.items():
+            ratios[name].append(_per_call(fn, loops[name]) / t_ref)
+    return statistics.median(ref_times), {name: statistics.median(r) for name, r in ratios.items()}
+
+
 def machine() -> dict[str, Any]:
     """What produced the figures: CPU count, platform, library versions."""
     import numpy as np

@@ -42,13 +42,16 @@ def _sum_sq(flat: np.ndarray) -> float:
 
     Each block is one BLAS dot product, and the block sums are added in float64: a single
     float32 ``np.dot`` over 10^8 entries accumulates a relative error of about 3e-3, the
-    blocked sum a few 1e-7 (a few float32 rounding units). If the squares overflow while ``w`` is finite (entries above
-    the square root of the largest float), the sum is ``inf``; callers that can represent
-    the final value recompute it with :func:`_scaled_sum_sq`.
+    blocked sum a few 1e-7 (a few float32 rounding units). ``np.vdot`` rather than
+    ``np.dot``: the same BLAS call, but it does not check the floating-point flags, so an
+    overflow costs no ``np.errstate`` around every call (2 us, a third of the time of the
+    whole sum of 10^5 weights). If the squares overflow while ``w`` is finite (entries
+    above the square root of the largest float), the sum is ``inf``; callers that can
+    represent the final value recompute it with :func:`_scaled_sum_sq`.
     """
     if flat.size <= _BLOCK:
-        return float(np.dot(flat, flat))
-    return float(sum(float(np.dot(b, b)) for b in _blocks(flat)))
+        return float(np.vdot(flat, flat))
+    return float(sum(float(np.vdot(b, b)) for b in _blocks(flat)))
 
 
 def _scaled_sum_sq(flat: np.ndarray, coef: float) -> float:
@@ -67,6 +70,7 @@ def _scaled_sum_sq(flat: np.ndarray, coef: float) -> float:
 
 
 _ONES: dict[np.dtype, np.ndarray] = {}
+_FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
 
 
 @functools.cache
@@ -105,7 +109,7 @@ def _sum_abs(flat: np.ndarray) -> float:
     for b in _blocks(flat):
         out = buf[: b.size]
         np.abs(b, out=out)
-        total += float(np.dot(out, ones[: b.size]))
+        total += float(np.vdot(out, ones[: b.size]))
     return total
 
 
@@ -139,11 +143,12 @@ class Penalty:
         overflows (returned as ``inf``).
         """
         arr = self._check_w(w, "w", check_finite=False)
-        with np.errstate(over="ignore", invalid="ignore"):
-            value = self._value(arr)
-            if not math.isfinite(value):
-                raise_if_not_finite(arr, "w")
-            return arr.dtype.type(value)
+        value = self._value(arr)
+        if not math.isfinite(value):
+            raise_if_not_finite(arr, "w")
+        elif abs(value) > _FLOAT_MAX[arr.dtype]:  # finite in float64, overflows the input's dtype
+            value = math.inf
+        return arr.dtype.type(value)
 
     def grad(self, w: Any) -> np.ndarray:
         """Gradient of the penalty at ``w`` (minimum-norm subgradient at kinks), same shape and dtype."""
@@ -161,9 +166,8 @@ class Penalty:
         arr = as_float_array(w, name, check_finite=False)
         if check_finite:
             # one BLAS pass and no temporary: a NaN/Inf entry makes the sum of squares non-finite
-            with np.errstate(over="ignore", invalid="ignore"):
-                if not math.isfinite(_sum_sq(arr.reshape(-1))):
-                    raise_if_not_finite(arr, name)
+            if not math.isfinite(_sum_sq(arr.reshape(-1))):
+                raise_if_not_finite(arr, name)
         return arr
 
     def get_config(self) -> dict[str, Any]:
@@ -352,7 +356,8 @@ class GroupLasso(Penalty):
         return scale * np.sqrt(np.add.reduceat(t * t, self._starts))
 
     def _value(self, w: np.ndarray) -> float:
-        return self.lam * float(np.dot(self._weights, self._group_norms(w)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.lam * float(np.dot(self._weights, self._group_norms(w)))
 
     def _scale_groups(self, w: np.ndarray, factors: np.ndarray) -> np.ndarray:
         out = np.empty_like(w)
