@@ -16,32 +16,6 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parents[1] / "normreg" / "_recorded"
 
 
-def median_time(fn: Callable[[], Any], repeats: int = 7, min_time: float = 0.05) -> float:
-    """Median wall time of one call of ``fn``, in seconds.
-
-    Each of the ``repeats`` samples times enough back-to-back calls to last at least
-    ``min_time`` (so that sub-millisecond calls are not dominated by timer resolution).
-    One untimed warm-up call comes first.
-    """
-    fn()
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time or n >= 1 << 20:
-            break
-        n *= 2
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t0) / n)
-    return statistics.median(samples)
-
-
 def _loops(fn: Callable[[], Any], min_time: float) -> int:
     """How many back-to-back calls of ``fn`` last at least ``min_time`` seconds."""
     fn()
@@ -60,6 +34,17 @@ def _per_call(fn: Callable[[], Any], n: int) -> float:
     for _ in range(n):
         fn()
     return (time.perf_counter() - t0) / n
+
+
+def median_time(fn: Callable[[], Any], repeats: int = 7, min_time: float = 0.05) -> float:
+    """Median wall time of one call of ``fn``, in seconds.
+
+    Each of the ``repeats`` samples times enough back-to-back calls to last at least
+    ``min_time`` (so that sub-millisecond calls are not dominated by timer resolution).
+    One untimed warm-up call comes first.
+    """
+    n = _loops(fn, min_time)
+    return statistics.median(_per_call(fn, n) for _ in range(repeats))
 
 
 def interleaved_ratios(
