@@ -69,6 +69,8 @@ def test_wheel_contains_only_the_package(wheel: Path):
     top = {n.split("/")[0] for n in names}
     assert top == {"normreg", next(t for t in top if t.endswith(".dist-info"))}
     assert {"normreg/py.typed", "normreg/viz/__init__.py", "normreg/penalties.py"} <= set(names)
+    # the recorded benchmark results that chapters 6 and 7 read through normreg.recorded
+    assert {"normreg/_recorded/penalties_cpu.json", "normreg/_recorded/solvers.json"} <= set(names)
     assert not any(n.endswith(".ipynb") or "tests/" in n or "book/" in n for n in names)
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: numpy" in metadata
