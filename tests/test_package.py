@@ -88,6 +88,7 @@ def test_wheel_installs_in_a_clean_venv_and_runs_without_tensorflow(wheel: Path,
         "import sys, numpy as np, normreg as nr\n"
         "assert abs(nr.norm(np.array([3e200, 4e200])) / 5e200 - 1) < 1e-15\n"
         "assert nr.L1(0.1).prox(np.array([0.05, 1.0]), 1.0)[0] == 0.0\n"
+        "from normreg import recorded; assert recorded.load('solvers')['cases']['path']['n_lams'] == 50\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
         "print('ok', nr.__version__)\n"
     )
