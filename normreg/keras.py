@@ -52,7 +52,7 @@ from keras import ops
 from . import conventions
 from . import penalties as _core
 from ._validation import check_scalar
-from .penalties import _check_groups
+from .penalties import _check_groups, _ConfigEquality
 
 __all__ = [
     "L1",
@@ -109,7 +109,7 @@ def _safe_sqrt(s: Any) -> Any:
 # --------------------------------------------------------------------------------------
 # regularizers
 # --------------------------------------------------------------------------------------
-class Regularizer(keras.regularizers.Regularizer):
+class Regularizer(_ConfigEquality, keras.regularizers.Regularizer):
     """Base class of normreg's Keras regularizers: ``__call__`` (the value), ``prox`` and
     ``to_numpy`` (the same penalty in the NumPy core), ``get_config``/``from_config``.
 
@@ -135,18 +135,10 @@ class Regularizer(keras.regularizers.Regularizer):
         """The same penalty from the NumPy core (:mod:`normreg.penalties`)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
+    _repr_prefix = "normreg.keras."
+
     def get_config(self) -> dict[str, Any]:
         return {"lam": self.lam}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"normreg.keras.{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, repr(self.get_config())))
 
     def _coef(self, x: Any, c: float) -> Any:
         return ops.convert_to_tensor(c, dtype=x.dtype)  # not cast(): a Python float would pass through float32

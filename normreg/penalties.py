@@ -126,7 +126,28 @@ def _soft_threshold(v: np.ndarray, t: float) -> np.ndarray:
     return np.subtract(v, out, out=out)
 
 
-class Penalty:
+class _ConfigEquality:
+    """``repr``, ``==`` and ``hash`` derived from ``get_config()``: two penalties are equal when
+    they are of the same class with the same constructor arguments. Shared by the NumPy
+    penalties and the Keras regularizers of :mod:`normreg.keras`."""
+
+    _repr_prefix = ""
+
+    def get_config(self) -> dict[str, Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{self._repr_prefix}{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self.get_config())))
+
+
+class Penalty(_ConfigEquality):
     """Base class of the penalties: validation of ``w``, ``v`` and ``step``, and the common API.
 
     Subclasses implement ``_value(w)``, ``_grad(w)`` and ``_prox(v, t)`` on validated arrays.
@@ -173,16 +194,6 @@ class Penalty:
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, so that ``type(pen)(**pen.get_config())`` rebuilds ``pen``."""
         return {"lam": self.lam}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, repr(self.get_config())))
 
     # -- to be implemented -------------------------------------------------------------
     def _value(self, w: np.ndarray) -> float:  # pragma: no cover - abstract
