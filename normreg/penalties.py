@@ -376,10 +376,13 @@ class GroupLasso(Penalty):
         return out
 
     def _grad(self, w: np.ndarray) -> np.ndarray:
+        # the unit direction w_g / ||w_g|| first, then the constant: lam * sqrt|g| / ||w_g||
+        # would overflow for a group of tiny weights (4 / 2.2e-308 is inf)
         norms = self._group_norms(w)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            factors = np.where(norms > 0, self.lam * self._weights / norms, 0.0)
-        return self._scale_groups(w, factors)
+        safe = np.repeat(np.where(norms > 0, norms, 1.0), self._sizes)
+        out = np.empty_like(w)
+        out[self._order] = w[self._order] / safe * np.repeat(self.lam * self._weights, self._sizes)
+        return out
 
     def _prox(self, v: np.ndarray, t: float) -> np.ndarray:
         norms = self._group_norms(v)

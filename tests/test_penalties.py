@@ -180,6 +180,13 @@ def test_prox_at_zero_lambda_is_the_identity(v, r, step):
         np.testing.assert_array_equal(pen.prox(v, step), v)
 
 
+@pytest.mark.parametrize("tiny", [2.2250738585072014e-308, 5e-324, 1e-300])
+def test_group_gradient_of_tiny_weights_is_finite(tiny):
+    """lam * sqrt|g| * w_g / ||w_g|| has norm lam * sqrt|g| however small w_g is."""
+    g = nr.GroupLasso(4.0, [[0], [1, 2]]).grad(np.array([tiny, tiny, 0.0]))
+    np.testing.assert_allclose(g, [4.0, np.sqrt(2) * 4.0, 0.0], rtol=1e-12)
+
+
 def test_l1_prox_gives_exact_zeros():
     v = np.array([0.3, -0.05, 0.1, -2.0])
     w = nr.L1(0.1).prox(v, 1.0)
