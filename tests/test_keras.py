@@ -11,7 +11,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -32,6 +32,11 @@ strengths = st.floats(1e-4, 10.0)
 elems = st.one_of(st.just(0.0), st.floats(1e-300, 5), st.floats(-5, -1e-300))
 mats = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=elems)
 six = hnp.arrays(np.float64, 6, elements=elems)
+# away from the kink of |w| at 0, by construction rather than by filtering
+away_from_kinks = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
+    elements=st.one_of(st.floats(1e-3, 5), st.floats(-5, -1e-3)),
+)
 GROUPS = [[4, 0, 2], [1, 5], [3]]  # sizes 3, 2, 1, listed out of order on purpose
 
 
@@ -98,9 +103,8 @@ def test_group_lasso_rows_of_a_dense_kernel_are_inputs():
 
 
 @FAST
-@given(w=mats, lam=lams, r=ratios)
+@given(w=away_from_kinks, lam=lams, r=ratios)
 def test_gradient_tape_equals_numpy_grad(w, lam, r):
-    assume(np.all(np.abs(w) > 1e-3))  # away from the kink of |w|
     for reg, core in pairs(lam, r):
         v = tf.Variable(w)
         with tf.GradientTape() as tape:
