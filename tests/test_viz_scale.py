@@ -1,4 +1,4 @@
-"""Figures of chapter 7 (normreg.viz.scale): the data each one draws is the recorded data,
+"""Figures of chapter 9 (normreg.viz.scale): the data each one draws is the recorded data,
 recomputed here from the record by hand, and what the axes show is that data."""
 
 from __future__ import annotations

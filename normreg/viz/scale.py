@@ -1,4 +1,4 @@
-r"""Figures of chapter 7 (regularization at scale), drawn from recorded benchmark results.
+r"""Figures of chapter 9 (regularization at scale), drawn from recorded benchmark results.
 
 The benchmarks in ``benchmarks/`` save their measurements as JSON in the package
 (:mod:`normreg.recorded`); these functions take one such record, as returned by
