@@ -32,10 +32,11 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "open _build/html/index.html"
 
-## make test: lint, then unit, property, oracle, doctest and browser tests and nbval over every
+## make test: lint (the notebooks' code within 88 characters, as the book shows it), then unit, property, oracle, doctest and browser tests and nbval over every
 ## notebook, in one pytest run.
 test: $(STAMP)
 	$(VENV)/bin/ruff check normreg tests benchmarks
+	$(VENV)/bin/ruff check --select E501,E9,F --line-length 88 book/*.ipynb
 	$(PY) -m pytest -n 2 --dist loadfile
 
 ## make notebooks: re-execute every notebook and store its outputs.
