@@ -69,12 +69,17 @@ def test_wheel_contains_only_the_package(wheel: Path):
     top = {n.split("/")[0] for n in names}
     assert top == {"normreg", next(t for t in top if t.endswith(".dist-info"))}
     assert {"normreg/py.typed", "normreg/viz/__init__.py", "normreg/penalties.py"} <= set(names)
-    # the recorded benchmark results that chapters 6 and 7 read through normreg.recorded
+    # the recorded benchmark results that the chapters read through normreg.recorded
     assert {"normreg/_recorded/penalties_cpu.json", "normreg/_recorded/solvers.json"} <= set(names)
     assert not any(n.endswith(".ipynb") or "tests/" in n or "book/" in n for n in names)
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: numpy" in metadata
     assert 'Requires-Dist: tensorflow>=2.16; extra == "tf"' in metadata
+    # the backend-neutral extra brings Keras alone: a reader with tensorflow-cpu must not get
+    # a second TensorFlow distribution in the same tensorflow/ folder
+    keras_extra = [line for line in metadata.splitlines() if line.endswith('extra == "keras"')]
+    assert keras_extra == ['Requires-Dist: keras>=3.0; extra == "keras"']
+    assert 'Requires-Dist: jax>=0.4.30; extra == "jax"' in metadata
 
 
 def test_wheel_installs_in_a_clean_venv_and_runs_without_tensorflow(wheel: Path, tmp_path: Path):
