@@ -1,0 +1,200 @@
+r"""Proximal gradient methods (ISTA, FISTA with adaptive restart), gradient descent and the
+subgradient method, on :math:`\theta` (``w``, or ``(w, b)`` for the logistic loss with an
+intercept). Chapter 4 explains them; :mod:`normreg.solvers` documents the rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..penalties import L1, ElasticNet, Penalty
+from .losses import _Smooth
+
+#: Iterations between exact recomputations of the linear image of the iterates (which is
+#: otherwise updated by linearity and could drift by rounding).
+_REFRESH = 256
+
+_Prox = Callable[[np.ndarray, float], np.ndarray]
+
+
+@dataclass
+class _Raw:
+    theta: np.ndarray
+    n_iter: int
+    history: list[float]
+    converged: bool
+    residual: float
+    lipschitz: float
+
+
+def _penalty_ops(
+    penalty: Penalty | None, p: int, q: int
+) -> tuple[_Prox, Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
+    """prox, value and subgradient of the penalty acting on theta[:p] (validated once, so the
+    per-iteration calls go to the unchecked implementations)."""
+    if penalty is None:
+        return (lambda v, t: v), (lambda v: 0.0), (lambda v: np.zeros_like(v))
+    _prox, _value, _grad = penalty._prox, penalty._value, penalty._grad
+    if type(penalty) in (L1, ElasticNet):
+        # the per-iteration value on a small vector: one ufunc and one sum (the penalty's own
+        # blocked reduction is built for 10^7 weights)
+        r = 1.0 if type(penalty) is L1 else penalty.l1_ratio  # type: ignore[attr-defined]
+        a, b = penalty.lam * r, 0.5 * penalty.lam * (1.0 - r)
+
+        def _value(v: np.ndarray) -> float:
+            return a * float(np.abs(v).sum()) + (b * float(v @ v) if b else 0.0)
+
+    if q == p:
+        return (_prox, lambda v: float(_value(v)), _grad)
+
+    def prox(v: np.ndarray, t: float) -> np.ndarray:
+        out = v.copy()
+        out[:p] = _prox(v[:p], t)
+        return out
+
+    def grad(v: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(v)
+        out[:p] = _grad(v[:p])
+        return out
+
+    return prox, (lambda v: float(_value(v[:p]))), grad
+
+
+def _proximal_gradient(
+    sm: _Smooth,
+    prox: Callable[[np.ndarray, float], np.ndarray],
+    pen_value: Callable[[np.ndarray], float],
+    theta0: np.ndarray,
+    L: float,
+    tol_abs: float,
+    max_iter: int,
+    accelerate: bool,
+    restart: bool,
+    callback: Callable[[int, np.ndarray], Any] | None,
+    p: int,
+    eta: float = 1.25,
+    track: bool = True,
+) -> _Raw:
+    """ISTA / FISTA (and GD, with the identity as prox) with backtracking on L.
+
+    With ``track=False`` (regularization paths) the objective is computed only where the line
+    search needs it and once at the end, and ``history`` holds that final value alone.
+    """
+    need_f = track or sm.needs_fy
+    x = theta0
+    ax = sm.aux(x)
+    fx = sm.value(x, ax) if need_f else 0.0
+    history = [fx + pen_value(x)] if track else []
+    y, ay, fy = x, ax, fx
+    gy = sm.grad(y, ay)
+    t = 1.0
+    residual = math.inf
+    converged = False
+    k = 0
+    xn, axn = x, ax
+    for k in range(1, max_iter + 1):
+        while True:
+            step = 1.0 / L
+            xn = prox(y - step * gy, step)
+            d = xn - y
+            ad = sm.aux(d)
+            axn = ay + ad
+            fxn = sm.value(xn, axn) if need_f else 0.0
+            dd = float(d @ d)
+            brg, slack = sm.bregman(d, ad, fxn, fy, gy)
+            if brg <= 0.5 * L * dd + slack:
+                break
+            L = max(eta * L, 2.0 * brg / dd) if dd > 0.0 else eta * L
+        if track:
+            history.append(fxn + pen_value(xn))
+        if callback is not None:
+            callback(k, xn[:p].copy())
+        # ||d||_inf <= ||d||_2 <= sqrt(q) ||d||_inf: the max is only computed when it could pass
+        if L * L * dd > tol_abs * tol_abs * d.size:
+            residual = L * math.sqrt(dd / d.size)  # a lower bound of the residual, for the record
+            ok = False
+        else:
+            residual = L * float(np.abs(d).max())
+            ok = residual <= tol_abs
+        if ok:
+            # Confirm from scratch (the images were updated by linearity): the gradient mapping
+            # at x+ itself, from a freshly computed gradient, must be small too.
+            axn = sm.aux(xn)
+            g = sm.grad(xn, axn)
+            if L * float(np.abs(prox(xn - g / L, 1.0 / L) - xn).max()) <= 2.0 * tol_abs:
+                converged = True
+                break
+            ax = sm.aux(x)  # not confirmed: go on, with both images fresh
+        if accelerate:
+            dx = xn - x
+            if restart and float(d @ dx) < 0.0:  # (y - x+)^T (x+ - x) > 0: momentum points uphill
+                t = 1.0
+                y, ay, fy = xn, axn, fxn
+            else:
+                tn = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+                beta = (t - 1.0) / tn
+                t = tn
+                y = xn + beta * dx
+                ay = axn + beta * (axn - ax)
+                if sm.needs_fy:
+                    fy = sm.value(y, ay)
+        else:
+            y, ay, fy = xn, axn, fxn
+        x, ax = xn, axn
+        if k % _REFRESH == 0:  # both images, so that the extrapolation y = x+ + beta (x+ - x) stays consistent
+            ax = sm.aux(x)
+            ay = ax if y is x else sm.aux(y)
+            if sm.needs_fy:
+                fy = sm.value(y, ay)
+        gy = sm.grad(y, ay)
+    if not converged and k:
+        residual = L * float(np.abs(d).max())
+    if not track:
+        history = [sm.value(xn, axn) + pen_value(xn)]
+    return _Raw(xn, k, history, converged, residual, L)
+
+
+def _subgradient(
+    sm: _Smooth,
+    prox: Callable[[np.ndarray, float], np.ndarray],
+    pen_value: Callable[[np.ndarray], float],
+    pen_grad: Callable[[np.ndarray], np.ndarray],
+    theta0: np.ndarray,
+    L: float,
+    tol_abs: float,
+    max_iter: int,
+    callback: Callable[[int, np.ndarray], Any] | None,
+    p: int,
+) -> _Raw:
+    """w <- w - (1/(L sqrt(k))) (grad f(w) + g), g the minimum-norm subgradient; keeps the best iterate."""
+    x = theta0
+    ax = sm.aux(x)
+    fx = sm.value(x, ax) + pen_value(x)
+    history = [fx]
+    best, f_best = x, fx
+    residual = math.inf
+    converged = False
+    k = 0
+    for k in range(1, max_iter + 1):
+        g = sm.grad(x, ax)
+        # optimality test at x: the gradient mapping with step 1/L
+        residual = L * float(np.abs(prox(x - g / L, 1.0 / L) - x).max())
+        if residual <= tol_abs:
+            converged, best = True, x
+            k -= 1
+            break
+        x = x - (g + pen_grad(x)) / (L * math.sqrt(k))
+        ax = sm.aux(x)
+        fx = sm.value(x, ax) + pen_value(x)
+        history.append(fx)
+        if callback is not None:
+            callback(k, x[:p].copy())
+        if fx < f_best:
+            best, f_best = x, fx
+    return _Raw(best, k, history, converged, residual, L)
+
