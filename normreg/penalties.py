@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_float_array, check_scalar, raise_if_not_finite
+from ._validation import as_float_array, as_groups, check_scalar, check_step, raise_if_not_finite
 from .norms import _pow2_scale
 
 __all__ = ["Penalty", "L1", "L2", "ElasticNet", "GroupLasso"]
@@ -177,14 +177,30 @@ class Penalty(_ConfigEquality):
         return self._grad(arr)
 
     def prox(self, v: Any, step: float) -> np.ndarray:
-        """Proximal operator :math:`\\arg\\min_w \\Omega(w) + \\|w - v\\|_2^2 / (2\\,\\mathrm{step})`."""
-        t = check_scalar(step, "step", low=0.0, low_open=True)
+        """Proximal operator :math:`\\arg\\min_w \\Omega(w) + \\|w - v\\|_2^2 / (2\\,\\mathrm{step})`.
+
+        ``step`` must be finite and ``>= 0``; ``step = 0`` gives ``v`` unchanged (a copy),
+        the limit of the prox as the step goes to zero (the last step of a learning-rate
+        schedule that decays to zero).
+        """
+        t = check_step(step)
         arr = self._check_w(v, "v")
+        if t == 0.0:
+            return arr.copy()
         return self._prox(arr, t)
 
     # -- helpers ----------------------------------------------------------------------
+    def _tensor_hint(self) -> str:
+        cls = type(self).__name__
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return (
+            f"To penalize a Keras model's weights, use the Keras regularizer "
+            f"normreg.keras.{cls}({args}) (kernel_regularizer=normreg.keras.{cls}(...)) instead "
+            f"of normreg.{cls}, the NumPy penalty."
+        )
+
     def _check_w(self, w: Any, name: str, check_finite: bool = True) -> np.ndarray:
-        arr = as_float_array(w, name, check_finite=False)
+        arr = as_float_array(w, name, check_finite=False, tensor_hint=self._tensor_hint)
         if check_finite:
             # one BLAS pass and no temporary: a NaN/Inf entry makes the sum of squares non-finite
             if not math.isfinite(_sum_sq(arr.reshape(-1))):
@@ -318,8 +334,10 @@ class ElasticNet(Penalty):
 class GroupLasso(Penalty):
     r"""Group-lasso penalty (Yuan & Lin, 2006): :math:`\Omega(w) = \lambda \sum_g \sqrt{|g|}\,\|w_g\|_2`.
 
-    ``groups`` is a sequence of disjoint lists of indices that together cover every
-    entry of a 1-D ``w`` exactly once, e.g. ``[[0, 1, 2], [3, 4]]``. The weight
+    ``groups`` says which coefficient of a 1-D ``w`` is in which group, in either of two
+    spellings: a label vector with one label per coefficient, ``[0, 0, 0, 1, 1]``, or a
+    sequence of disjoint index lists that together cover every entry exactly once,
+    ``[[0, 1, 2], [3, 4]]`` (the same grouping; ``get_config`` stores index lists). The weight
     :math:`\sqrt{|g|}` keeps large groups from being penalized less per coefficient.
 
     * gradient: :math:`\lambda\sqrt{|g|}\, w_g/\|w_g\|_2` on a non-zero group, ``0`` on a zero group
@@ -335,7 +353,7 @@ class GroupLasso(Penalty):
     8.071067811865476
     """
 
-    def __init__(self, lam: float, groups: Sequence[Sequence[int]]) -> None:
+    def __init__(self, lam: float, groups: Sequence[Sequence[int]] | Sequence[Any] | np.ndarray) -> None:
         self.lam = _check_lam(lam)
         self.groups = _check_groups(groups)
         self.n_features = sum(len(g) for g in self.groups)
@@ -350,7 +368,7 @@ class GroupLasso(Penalty):
         return {"lam": self.lam, "groups": [list(g) for g in self.groups]}
 
     def _check_w(self, w: Any, name: str, check_finite: bool = True) -> np.ndarray:
-        arr = as_float_array(w, name, ndim=1, check_finite=check_finite)
+        arr = as_float_array(w, name, ndim=1, check_finite=check_finite, tensor_hint=self._tensor_hint)
         n = arr.shape[0]
         if n < self.n_features:
             raise ValueError(f"groups index {self.n_features - 1} is out of range for {name} of length {n}")
@@ -392,25 +410,6 @@ class GroupLasso(Penalty):
 
 
 def _check_groups(groups: Any) -> tuple[tuple[int, ...], ...]:
-    """Validate ``groups``: non-empty, disjoint integer index lists covering 0..n-1 exactly once."""
-    if isinstance(groups, (str, bytes)) or not isinstance(groups, Sequence) or len(groups) == 0:
-        raise TypeError(f"groups must be a non-empty sequence of index lists, e.g. [[0, 1], [2]]; got {groups!r}")
-    out = []
-    for k, g in enumerate(groups):
-        idx = np.asarray(g)
-        if idx.ndim != 1 or idx.size == 0:
-            raise ValueError(f"groups[{k}] must be a non-empty 1-D list of indices; got {g!r}")
-        if idx.dtype.kind not in "iu":
-            raise TypeError(f"groups[{k}] must hold integer indices; got dtype {idx.dtype}")
-        out.append(tuple(int(i) for i in idx))
-    flat = np.concatenate([np.asarray(g) for g in out])
-    if flat.min() < 0:
-        raise ValueError(f"groups must hold non-negative indices; got {int(flat.min())}")
-    counts = np.bincount(flat)
-    if (counts > 1).any():
-        raise ValueError(f"groups must be disjoint; index {int(np.argmax(counts > 1))} appears in more than one group")
-    if (counts == 0).any():
-        raise ValueError(
-            f"groups must cover every coefficient 0..{flat.max()}; index {int(np.argmin(counts))} is in no group"
-        )
-    return tuple(out)
+    """Validate ``groups`` (a label vector or disjoint index lists covering 0..n-1) as index
+    tuples; see :func:`normreg._validation.as_groups`. Kept for :mod:`normreg.keras`."""
+    return as_groups(groups, "groups")

@@ -137,7 +137,7 @@ def test_config_and_repr():
         ({"c": 1.0, "axis": ()}, None, TypeError, "axis must be an int or a non-empty tuple"),
         ({"c": 1.0, "axis": 2}, np.ones((2, 2)), ValueError, "axis 2 is out of bounds"),
         ({"c": 1.0, "axis": (0, -2)}, np.ones((2, 2)), ValueError, "axis must name different axes"),
-        ({"c": 1.0}, np.ones((2, 2), dtype=int), TypeError, "W must have dtype float32 or float64"),
+        ({"c": 1.0}, np.ones((2, 2), dtype=np.float16), TypeError, "W must have dtype float32 or float64"),
         ({"c": 1.0}, np.array([[1.0, np.nan]]), ValueError, "W must not contain NaN or Inf"),
     ],
 )

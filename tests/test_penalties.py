@@ -275,7 +275,6 @@ def test_nan_is_caught_even_at_zero_lambda():
 @pytest.mark.parametrize(
     ("w", "exc", "match"),
     [
-        (np.array([1, 2, 3]), TypeError, "w must have dtype float32 or float64; got dtype int64"),
         (np.array([1.0, 2.0], dtype=np.float16), TypeError, "w must have dtype float32 or float64"),
         (np.array([1 + 0j]), TypeError, "w must have dtype"),
         (np.array([]), ValueError, "w must not be empty"),
@@ -286,8 +285,8 @@ def test_unsupported_arrays(w, exc, match):
         nr.L1(1.0)(w)
 
 
-@pytest.mark.parametrize("step", [0.0, -1.0, np.nan, np.inf])
-def test_prox_step_must_be_positive_and_finite(step):
+@pytest.mark.parametrize("step", [-1.0, -1e-300, np.nan, np.inf])
+def test_prox_step_must_be_non_negative_and_finite(step):
     with pytest.raises(ValueError, match="step"):
         nr.L1(1.0).prox(np.ones(3), step)
 
