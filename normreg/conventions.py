@@ -31,9 +31,29 @@ For ``"sklearn-mlp"`` (``MLPClassifier``/``MLPRegressor``'s ``alpha``; biases ar
 :math:`m` is the number of samples in one gradient evaluation: the training set for
 ``solver="lbfgs"``, the mini-batch (``batch_size``) for ``"sgd"`` and ``"adam"``.
 
-Decoupled weight decay (PyTorch's ``AdamW``, ``optax.adamw``, Keras 3's ``weight_decay=``
-argument of every optimizer) is *not* in the table: under SGD it equals ``L2(wd)``, under
-Adam it is not an L2 penalty at all (chapter 5).
+The ``"pytorch-weight-decay"`` and ``"optax-decayed-weights"`` rows are *coupled* weight
+decay: the term is added to the gradient before the optimizer sees it, so it is the
+gradient of ``L2(wd)`` whatever the optimizer does next. Weight decay applied *beside* the
+optimizer's step is another matter, handled by the functions below.
+
+Weight decay given to an optimizer
+----------------------------------
+:func:`weight_decay_to_l2` (and its inverse :func:`l2_to_weight_decay`) answers: "training
+with this optimizer's ``weight_decay`` reaches the fixed point of which ``L2(lam)`` added to
+the mean loss?" The optimizer is named as in :data:`WEIGHT_DECAY`. Coupled decay
+(``"torch-sgd"``, ``"torch-adam"``, ``"optax-sgd"``) is ``L2(wd)`` with or without momentum,
+step for step. Keras 3's ``weight_decay=`` is decoupled, a separate pass
+:math:`w \leftarrow w - \eta\,\mathrm{wd}\,w` before the optimizer's update; under
+``SGD(momentum=mu)`` its fixed point is that of ``L2((1 - mu) * wd)``
+(:func:`keras_weight_decay_to_l2`), and only for ``mu = 0`` are the two the same
+trajectory. Decoupled decay beside an adaptive step (``"keras-adam"``, ``"keras-adamw"``,
+``"torch-adamw"``, ``"optax-adamw"``) is no L2 penalty at any strength: the functions raise
+``ValueError`` rather than convert it into a loss term. Every conversion assumes a mean data
+loss (``reduction="mean"``; pass ``reduction="sum", n_samples=batch`` otherwise) and that the
+decay reaches exactly the parameters the penalty would: biases and normalization
+parameters excluded (PyTorch parameter groups with ``weight_decay=0``, optax's ``mask=``,
+Keras's ``optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])`` before
+the optimizer is built). Chapter 3 checks each case by training to the fixed point.
 
 Example
 -------
@@ -42,6 +62,10 @@ Example
 0.02
 >>> conventions.from_book(0.02, "sklearn-ridge", penalty="l2", n_samples=100)
 2.0
+>>> conventions.keras_weight_decay_to_l2(0.01, momentum=0.9)  # doctest: +ELLIPSIS
+0.00099999...
+>>> conventions.weight_decay_to_l2(0.01, "torch-sgd", momentum=0.9)
+0.01
 """
 
 from __future__ import annotations
@@ -51,7 +75,16 @@ from typing import Literal
 
 from ._validation import check_scalar
 
-__all__ = ["CONVENTIONS", "to_book", "from_book"]
+__all__ = [
+    "CONVENTIONS",
+    "WEIGHT_DECAY",
+    "from_book",
+    "keras_weight_decay_to_l2",
+    "l2_to_keras_weight_decay",
+    "l2_to_weight_decay",
+    "to_book",
+    "weight_decay_to_l2",
+]
 
 Penalty = Literal["l1", "l2", "elasticnet"]
 
@@ -115,3 +148,158 @@ def from_book(lam: float, convention: str, *, penalty: Penalty = "l2", n_samples
     low_open = convention == "sklearn-logistic"  # C = 1/(lam m) needs lam > 0
     lam_ = check_scalar(lam, "lam", low=0.0, low_open=low_open)
     return rule[1](lam_, m)
+
+
+# -- weight decay given to an optimizer ------------------------------------------------------
+
+#: How each optimizer applies its ``weight_decay`` argument. ``"coupled"``: ``wd * w`` is
+#: added to the gradient before the optimizer's step (``L2(wd)`` exactly, step for step).
+#: ``"decoupled-sgd"``: ``w -= lr * wd * w`` in a separate pass beside an SGD step (with
+#: momentum ``mu``, the fixed point of ``L2((1 - mu) * wd)``). ``"decoupled-adaptive"``: the
+#: same pass beside an adaptive step (Adam, RMSprop, ...): no L2 penalty at any strength.
+WEIGHT_DECAY: dict[str, str] = {
+    "torch-sgd": "coupled",  # torch.optim.SGD(weight_decay=wd), any momentum/nesterov
+    "torch-adam": "coupled",  # torch.optim.Adam(weight_decay=wd) (not AdamW)
+    "optax-sgd": "coupled",  # optax.chain(optax.add_decayed_weights(wd), optax.sgd(lr, mu))
+    "keras-sgd": "decoupled-sgd",  # keras.optimizers.SGD(lr, momentum=mu, weight_decay=wd)
+    "keras-adam": "decoupled-adaptive",  # keras.optimizers.Adam(weight_decay=wd), RMSprop, ...
+    "keras-adamw": "decoupled-adaptive",  # keras.optimizers.AdamW(weight_decay=wd)
+    "torch-adamw": "decoupled-adaptive",  # torch.optim.AdamW(weight_decay=wd)
+    "optax-adamw": "decoupled-adaptive",  # optax.adamw(lr, weight_decay=wd)
+}
+
+
+def _weight_decay_factor(optimizer: str, momentum: float, reduction: str, n_samples: int | None) -> float:
+    """lam / wd for ``optimizer``: (1 - mu) for decoupled SGD, 1 for coupled, divided by m for a sum."""
+    if optimizer not in WEIGHT_DECAY:
+        raise ValueError(f"optimizer must be one of {sorted(WEIGHT_DECAY)}; got {optimizer!r}")
+    mu = check_scalar(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+    kind = WEIGHT_DECAY[optimizer]
+    if kind == "decoupled-adaptive":
+        raise ValueError(
+            f"optimizer {optimizer!r} applies decoupled weight decay beside an adaptive step: that is "
+            "not an L2 penalty on the loss at any strength (Loshchilov & Hutter 2019). Keep it as the "
+            "optimizer's weight_decay; do not convert it into a loss term"
+        )
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
+    if reduction == "sum":
+        if n_samples is None:
+            raise ValueError("n_samples is required for reduction='sum' (the examples the loss sums over)")
+        m = float(check_scalar(n_samples, "n_samples", low=1, integer=True))
+    else:
+        m = 1.0
+    factor = (1.0 - mu) if kind == "decoupled-sgd" else 1.0
+    return factor / m
+
+
+def weight_decay_to_l2(
+    weight_decay: float,
+    optimizer: str,
+    *,
+    momentum: float = 0.0,
+    reduction: Literal["mean", "sum"] = "mean",
+    n_samples: int | None = None,
+) -> float:
+    r"""The book's :math:`\lambda` of the ``L2(lam)`` that an optimizer's ``weight_decay`` amounts to.
+
+    With the data loss :math:`L` (a mean over the batch) and :math:`g = \nabla L(w)`:
+
+    * **coupled** (``"torch-sgd"``, ``"torch-adam"``, ``"optax-sgd"``): the optimizer steps on
+      :math:`g + \mathrm{wd}\,w`, the gradient of :math:`L + \texttt{L2}(\mathrm{wd})`. Every
+      iterate is the one of training on that loss, with or without momentum (PyTorch's
+      ``dampening < 1``, ``nesterov`` either way): :math:`\lambda = \mathrm{wd}`.
+    * **decoupled, SGD** (``"keras-sgd"``): Keras 3 first sets
+      :math:`w \leftarrow w - \eta\,\mathrm{wd}\,w`, then :math:`v \leftarrow \mu v - \eta g`,
+      :math:`w \leftarrow w + v` (Nesterov: :math:`w \leftarrow w + \mu v - \eta g`). At a fixed
+      point :math:`v = \eta\,\mathrm{wd}\,w` and :math:`(1 - \mu)v = -\eta g`, so
+      :math:`g + (1 - \mu)\,\mathrm{wd}\,w = 0`: the stationarity condition of
+      :math:`L + \texttt{L2}((1 - \mu)\,\mathrm{wd})`, :math:`\lambda = (1 - \mu)\,\mathrm{wd}`.
+      For :math:`\mu = 0` the two are the same trajectory; for :math:`\mu > 0` only the same
+      fixed point, which needs a constant learning rate (under a schedule the decay of step
+      :math:`t` is :math:`\eta_t\mathrm{wd}` while the velocity remembers earlier rates).
+    * **decoupled, adaptive** (``"keras-adam"``, ``"keras-adamw"``, ``"torch-adamw"``,
+      ``"optax-adamw"``): the shrinkage is not rescaled by the preconditioner while the
+      gradient is, so no :math:`\lambda` gives the same training: raises ``ValueError``.
+
+    Conditions for every case: full-batch gradients, or the fixed point of the expected
+    gradient for mini-batches; the decay reaches exactly the parameters the penalty would
+    (the book never penalizes biases or normalization parameters: exclude them with PyTorch
+    parameter groups of ``weight_decay=0``, optax's ``mask=``, or Keras's
+    ``exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])`` before the optimizer
+    is built); and a *mean* data loss (``reduction="mean"``, the default of PyTorch, optax
+    examples and Keras). For a summed loss pass ``reduction="sum"`` and ``n_samples``, the
+    number of examples it sums over per step: :math:`\lambda` is then divided by it.
+
+    Parameters
+    ----------
+    weight_decay : float
+        The optimizer's ``weight_decay`` (>= 0).
+    optimizer : str
+        A key of :data:`WEIGHT_DECAY`.
+    momentum : float
+        :math:`\mu \in [0, 1)`; it matters only for ``"keras-sgd"``.
+    reduction : {"mean", "sum"}
+        How the data loss reduces over the batch.
+    n_samples : int, optional
+        Examples per step, required for ``reduction="sum"``.
+
+    Examples
+    --------
+    >>> weight_decay_to_l2(0.01, "keras-sgd", momentum=0.9)  # doctest: +ELLIPSIS
+    0.00099999...
+    >>> weight_decay_to_l2(0.01, "torch-sgd", momentum=0.9)
+    0.01
+    >>> weight_decay_to_l2(0.01, "torch-sgd", reduction="sum", n_samples=100)
+    0.0001
+    """
+    factor = _weight_decay_factor(optimizer, momentum, reduction, n_samples)
+    wd = check_scalar(weight_decay, "weight_decay", low=0.0)
+    return wd * factor
+
+
+def l2_to_weight_decay(
+    lam: float,
+    optimizer: str,
+    *,
+    momentum: float = 0.0,
+    reduction: Literal["mean", "sum"] = "mean",
+    n_samples: int | None = None,
+) -> float:
+    r"""The ``weight_decay`` to give ``optimizer`` for the fixed point of ``L2(lam)``.
+
+    Inverse of :func:`weight_decay_to_l2`, under the same conditions: for ``"keras-sgd"``
+    :math:`\mathrm{wd} = \lambda/(1 - \mu)`; for coupled decay :math:`\mathrm{wd} = \lambda`;
+    for decoupled decay beside an adaptive step, ``ValueError``.
+
+    >>> l2_to_weight_decay(0.001, "keras-sgd", momentum=0.9)  # doctest: +ELLIPSIS
+    0.0100000...
+    """
+    factor = _weight_decay_factor(optimizer, momentum, reduction, n_samples)
+    lam_ = check_scalar(lam, "lam", low=0.0)
+    return lam_ / factor
+
+
+def keras_weight_decay_to_l2(weight_decay: float, *, momentum: float = 0.0) -> float:
+    r"""``L2(lam)`` with the fixed point of Keras 3's ``SGD(momentum=mu, weight_decay=wd)``.
+
+    :math:`\lambda = (1 - \mu)\,\mathrm{wd}`, for a constant learning rate (see
+    :func:`weight_decay_to_l2`, optimizer ``"keras-sgd"``). For ``momentum=0`` the decayed
+    and the penalized training are the same step for step. Keras's adaptive optimizers
+    (``Adam``, ``AdamW``, ``RMSprop``, ...) have no such equivalent.
+
+    >>> keras_weight_decay_to_l2(0.01, momentum=0.0)
+    0.01
+    """
+    return weight_decay_to_l2(weight_decay, "keras-sgd", momentum=momentum)
+
+
+def l2_to_keras_weight_decay(lam: float, *, momentum: float = 0.0) -> float:
+    r"""Keras 3 ``SGD(momentum=mu, weight_decay=wd)`` reaching the fixed point of ``L2(lam)``.
+
+    :math:`\mathrm{wd} = \lambda/(1 - \mu)`; inverse of :func:`keras_weight_decay_to_l2`.
+
+    >>> l2_to_keras_weight_decay(0.01, momentum=0.5)
+    0.02
+    """
+    return l2_to_weight_decay(lam, "keras-sgd", momentum=momentum)

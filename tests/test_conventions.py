@@ -86,16 +86,34 @@ def test_keras_rows_against_keras_itself():
     assert got_l2 == pytest.approx(float(nr.L2(cv.to_book(l2, "keras", penalty="l2"))(w)), rel=1e-6)
 
 
-@pytest.mark.parametrize("convention", ["pytorch-weight-decay", "optax-decayed-weights"])
-def test_coupled_weight_decay_is_the_gradient_of_l2(convention):
-    """PyTorch's SGD/Adam ``weight_decay`` and optax's ``add_decayed_weights`` add ``wd * w`` to
-    the gradient (their documented update rule): that is the gradient of ``L2(wd)``."""
-    rng = np.random.default_rng(1)
-    w, g = rng.standard_normal(4), rng.standard_normal(4)
-    wd, lr = 0.05, 0.1
-    documented_step = w - lr * (g + wd * w)
-    lam = cv.to_book(wd, convention)
-    np.testing.assert_allclose(documented_step, w - lr * (g + nr.L2(lam).grad(w)), rtol=1e-15)
+def optax_sgd_with_decayed_weights(grad, w0, *, lr, wd, momentum, nesterov, steps):
+    """``optax.chain(optax.add_decayed_weights(wd), optax.sgd(lr, momentum, nesterov))`` as optax
+    documents its transforms: ``u = g + wd * w``; ``trace``: ``t = u + momentum * t`` (Nesterov:
+    ``u + momentum * t``); ``scale_by_learning_rate``: ``w += -lr * update``."""
+    w, t = np.array(w0, dtype=float), np.zeros(len(w0))
+    for _ in range(steps):
+        u = grad(w) + wd * w
+        t = u + momentum * t
+        w = w - lr * (u + momentum * t if nesterov else t)
+    return w
+
+
+@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.9, False), (0.9, True)])
+def test_coupled_decay_rows_reach_the_ridge_solution(data, momentum, nesterov):
+    """The "pytorch-weight-decay" / "optax-decayed-weights" rows: weight decay added to the gradient
+    before a momentum optimizer ends at the ridge solution of ``L2(to_book(wd))`` (closed form), for
+    any momentum; a row that halved wd or applied (1 - momentum) would miss it."""
+    X, y = data
+    m, p = X.shape
+    wd = 0.2
+    w = optax_sgd_with_decayed_weights(
+        lambda w: X.T @ (X @ w - y) / m, np.zeros(p), lr=0.05, wd=wd, momentum=momentum, nesterov=nesterov,
+        steps=3000,
+    )
+    for convention in ("pytorch-weight-decay", "optax-decayed-weights"):
+        lam = cv.to_book(wd, convention)
+        ridge = np.linalg.solve(X.T @ X / m + lam * np.eye(p), X.T @ y / m)
+        np.testing.assert_allclose(w, ridge, rtol=1e-9)
 
 
 def test_article_formula(data):

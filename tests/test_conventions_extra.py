@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import normreg as nr
 from normreg import conventions as cv
@@ -94,9 +96,10 @@ def test_sklearn_mlp_sgd_divides_alpha_by_the_batch_size(batch_size):
     np.testing.assert_allclose(first_layer(alpha), W0 * (1 - lr * lam) ** (m // batch_size), rtol=1e-12)
 
 
-def test_decoupled_decay_equals_l2_under_sgd_only():
+def test_decoupled_decay_equals_l2_under_plain_sgd_only():
     """Documented rules (PyTorch AdamW, optax.adamw, Keras weight_decay): w <- w - lr*wd*w, then the
-    optimizer's step on the data gradient. Under SGD that is the step of L2(wd); under Adam it is not."""
+    optimizer's step on the data gradient. Under SGD without momentum that is the step of L2(wd);
+    under Adam it is not (with momentum, see the fixed-point tests below)."""
     rng = np.random.default_rng(2)
     w, g = rng.standard_normal(5), rng.standard_normal(5)
     lr, wd, eps = 0.1, 0.05, 1e-8
@@ -135,3 +138,188 @@ def test_new_rows_round_trip_and_need_m():
         cv.to_book(0.1, "sklearn-mlp")
     with pytest.raises(ValueError, match="penalty must be one of"):
         cv.to_book(0.1, "sklearn-elasticnet", penalty="l1")
+
+
+# -- weight decay given to an optimizer: the documented update rules, trained to a fixed point ---
+#
+# The reference optimizers below are written from the libraries' documentation (PyTorch's
+# torch.optim.SGD / Adam / AdamW "Algorithm" boxes), not from normreg.conventions; the oracle for
+# a fixed point is the ridge closed form (X^T X / m + lam I)^{-1} X^T y / m.
+
+
+@pytest.fixture(scope="module")
+def ridge_problem():
+    rng = np.random.default_rng(7)
+    m, p = 50, 3
+    X = rng.standard_normal((m, p))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.standard_normal(m)
+    return X, y
+
+
+def _ridge(X, y, lam):
+    m, p = X.shape
+    return np.linalg.solve(X.T @ X / m + lam * np.eye(p), X.T @ y / m)
+
+
+def _mean_grad(X, y):
+    return lambda w: X.T @ (X @ w - y) / len(y)
+
+
+def torch_sgd(grad, w0, *, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, steps):
+    """torch.optim.SGD as its documentation states it, step by step."""
+    theta, b = np.array(w0, dtype=float), None
+    path = []
+    for t in range(1, steps + 1):
+        g = grad(theta)
+        if weight_decay != 0:
+            g = g + weight_decay * theta
+        if momentum != 0:
+            b = g.copy() if t == 1 else momentum * b + (1 - dampening) * g
+            g = g + momentum * b if nesterov else b
+        theta = theta - lr * g
+        path.append(theta)
+    return np.array(path)
+
+
+def torch_adam(grad, w0, *, lr, weight_decay=0.0, decoupled=False, steps, betas=(0.9, 0.999), eps=1e-8):
+    """torch.optim.Adam (coupled weight_decay) or torch.optim.AdamW (decoupled), as documented."""
+    b1, b2 = betas
+    theta = np.array(w0, dtype=float)
+    m1, v = np.zeros_like(theta), np.zeros_like(theta)
+    for t in range(1, steps + 1):
+        g = grad(theta)
+        if decoupled:
+            theta = theta - lr(t) * weight_decay * theta
+        elif weight_decay != 0:
+            g = g + weight_decay * theta
+        m1 = b1 * m1 + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        theta = theta - lr(t) * (m1 / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return theta
+
+
+@pytest.mark.parametrize(
+    ("momentum", "dampening", "nesterov"), [(0.0, 0.0, False), (0.9, 0.0, False), (0.9, 0.5, False), (0.9, 0.0, True)]
+)
+def test_torch_sgd_weight_decay_is_l2_step_for_step(ridge_problem, momentum, dampening, nesterov):
+    """PyTorch's coupled weight_decay gives the same iterates as training on L + L2(lam), and its
+    fixed point is the ridge solution of that lam, with any momentum."""
+    X, y = ridge_problem
+    wd = 0.05
+    lam = cv.weight_decay_to_l2(wd, "torch-sgd", momentum=momentum)
+    kw = dict(lr=0.1, momentum=momentum, dampening=dampening, nesterov=nesterov, steps=1500)
+    decayed = torch_sgd(_mean_grad(X, y), np.zeros(3), weight_decay=wd, **kw)
+    pen = nr.L2(lam)
+    penalized = torch_sgd(lambda w: _mean_grad(X, y)(w) + pen.grad(w), np.zeros(3), **kw)
+    np.testing.assert_allclose(decayed, penalized, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(decayed[-1], _ridge(X, y, lam), rtol=1e-9)
+    assert np.abs(decayed[-1] - _ridge(X, y, (1 - momentum) * wd)).max() > 1e-3 or momentum == 0
+
+
+def test_torch_sum_reduction_divides_by_the_batch(ridge_problem):
+    """With reduction='sum' the data gradient is m times the mean one: the fixed point is L2(wd/m)."""
+    X, y = ridge_problem
+    m = len(y)
+    wd = 0.5
+    sum_grad = lambda w: m * _mean_grad(X, y)(w)  # noqa: E731
+    w = torch_sgd(sum_grad, np.zeros(3), lr=0.002, momentum=0.9, weight_decay=wd, steps=3000)[-1]
+    lam = cv.weight_decay_to_l2(wd, "torch-sgd", momentum=0.9, reduction="sum", n_samples=m)
+    assert lam == pytest.approx(wd / m)
+    np.testing.assert_allclose(w, _ridge(X, y, lam), rtol=1e-9)
+
+
+def test_torch_adam_coupled_reaches_ridge_adamw_does_not(ridge_problem):
+    """Coupled Adam(weight_decay) stops at the L2(wd) solution; AdamW stops at a point that is the
+    solution of no L2 at all: its data gradient is not a multiple of -w."""
+    X, y = ridge_problem
+    grad = _mean_grad(X, y)
+    wd = 0.3
+    lr = lambda t: 0.05 / np.sqrt(t)  # noqa: E731  (decaying, so that Adam settles)
+    adam = torch_adam(grad, np.zeros(3), lr=lr, weight_decay=wd, steps=4000)
+    lam = cv.weight_decay_to_l2(wd, "torch-adam")
+    np.testing.assert_allclose(adam, _ridge(X, y, lam), rtol=1e-6)
+    adamw = torch_adam(grad, np.zeros(3), lr=lr, weight_decay=wd, decoupled=True, steps=4000)
+    g = grad(adamw)
+    best = -(g @ adamw) / (adamw @ adamw)  # the lam that fits g = -lam w best
+    assert np.linalg.norm(g + best * adamw) > 0.1 * np.linalg.norm(g)
+    with pytest.raises(ValueError, match="not an L2 penalty"):
+        cv.weight_decay_to_l2(wd, "torch-adamw")
+
+
+def _keras_train(opt, X, y, steps):
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    Xt, yt = tf.constant(X), tf.constant(y)
+    w = keras.Variable(np.zeros(X.shape[1]), dtype="float64")
+
+    @tf.function
+    def step():
+        g = tf.linalg.matvec(Xt, tf.linalg.matvec(Xt, w.value) - yt, transpose_a=True) / len(y)
+        opt.apply_gradients([(g, w)])
+
+    for _ in range(steps):
+        step()
+    return np.asarray(w)
+
+
+@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.5, False), (0.9, False), (0.9, True)])
+def test_keras_sgd_weight_decay_fixed_point_is_one_minus_mu(ridge_problem, momentum, nesterov):
+    """Keras 3 itself: 3000 steps of SGD(0.1, momentum=mu, weight_decay=0.01) end at the ridge
+    solution of L2((1 - mu) * 0.01), not of L2(0.01) (issue 10 item 6)."""
+    keras = pytest.importorskip("keras")
+    X, y = ridge_problem
+    wd = 0.01
+    opt = keras.optimizers.SGD(0.1, momentum=momentum, nesterov=nesterov, weight_decay=wd)
+    w = _keras_train(opt, X, y, 3000)
+    lam = cv.keras_weight_decay_to_l2(wd, momentum=momentum)
+    assert lam == pytest.approx((1 - momentum) * wd, rel=1e-15)
+    np.testing.assert_allclose(w, _ridge(X, y, lam), rtol=1e-8)
+    if momentum > 0:  # the naive reading L2(wd) is visibly wrong
+        assert np.abs(w - _ridge(X, y, wd)).max() > 100 * np.abs(w - _ridge(X, y, lam)).max()
+    assert cv.l2_to_keras_weight_decay(lam, momentum=momentum) == pytest.approx(wd, rel=1e-12)
+
+
+def test_keras_sgd_without_momentum_is_l2_step_for_step(ridge_problem):
+    """momentum=0: Keras's decayed iterates are those of plain SGD on L + L2(wd)."""
+    keras = pytest.importorskip("keras")
+    X, y = ridge_problem
+    wd, lr = 0.25, 0.125  # exact in float32, the dtype of Keras's learning-rate variable
+    w = _keras_train(keras.optimizers.SGD(lr, weight_decay=wd), X, y, 5)
+    pen = nr.L2(cv.keras_weight_decay_to_l2(wd))
+    ref = torch_sgd(lambda v: _mean_grad(X, y)(v) + pen.grad(v), np.zeros(3), lr=lr, steps=5)[-1]
+    np.testing.assert_allclose(w, ref, rtol=1e-12)
+
+
+@given(wd=st.floats(0.0, 1e3), mu=st.floats(0.0, 0.999), opt=st.sampled_from(["torch-sgd", "keras-sgd", "optax-sgd"]))
+def test_weight_decay_round_trip(wd, mu, opt):
+    lam = cv.weight_decay_to_l2(wd, opt, momentum=mu)
+    assert lam <= wd
+    assert cv.l2_to_weight_decay(lam, opt, momentum=mu) == pytest.approx(wd, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("opt", ["keras-adam", "keras-adamw", "torch-adamw", "optax-adamw"])
+def test_decoupled_adaptive_decay_is_refused(opt):
+    assert cv.WEIGHT_DECAY[opt] == "decoupled-adaptive"
+    with pytest.raises(ValueError, match="do not convert it into a loss term"):
+        cv.weight_decay_to_l2(0.01, opt)
+    with pytest.raises(ValueError, match="not an L2 penalty"):
+        cv.l2_to_weight_decay(0.01, opt)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"optimizer": "sgd"}, ValueError, "optimizer must be one of"),
+        ({"momentum": 1.0}, ValueError, "momentum must be < 1.0"),
+        ({"momentum": -0.1}, ValueError, "momentum must be >= 0.0"),
+        ({"weight_decay": -1.0}, ValueError, "weight_decay must be >= 0"),
+        ({"weight_decay": float("nan")}, ValueError, "weight_decay must be finite"),
+        ({"reduction": "none"}, ValueError, "reduction must be 'mean' or 'sum'"),
+        ({"reduction": "sum"}, ValueError, "n_samples is required"),
+        ({"momentum": "0.9"}, TypeError, "momentum must be a real number"),
+    ],
+)
+def test_weight_decay_bad_arguments(kwargs, exc, match):
+    args = {"weight_decay": 0.01, "optimizer": "keras-sgd", **kwargs}
+    with pytest.raises(exc, match=match):
+        cv.weight_decay_to_l2(args.pop("weight_decay"), args.pop("optimizer"), **args)
