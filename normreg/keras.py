@@ -9,7 +9,11 @@ Keras 3 backend. It offers four things:
   same constants as the NumPy core (:class:`normreg.L2` is :math:`\frac{\lambda}{2}\|w\|_2^2`;
   Keras's own ``regularizers.L2(l2)`` is :math:`l_2\|w\|_2^2`, without the :math:`\frac12`).
   They are registered as serializable, so a model that uses them survives
-  ``model.save`` / ``keras.models.load_model``. Each also has ``prox(v, step)``.
+  ``model.save`` / ``keras.models.load_model`` without ``custom_objects``, **provided
+  ``normreg.keras`` has been imported** in the process that loads it (the import
+  registers the classes under the names ``normreg>L1``, ...). Without the import Keras
+  falls back to its own ``L2``/``L1`` and fails with ``L2.__init__() got an unexpected
+  keyword argument 'lam'``. Each also has ``prox(v, step)``.
 * :func:`penalized_variables` and :func:`penalty_loss`: the total penalty of a model's
   weights (kernels and embeddings, not biases or normalization parameters) as one
   expression that reads each weight once, for a custom ``GradientTape`` loop.
@@ -84,6 +88,12 @@ def _check_float_tensor(x: Any, name: str) -> Any:
     return x
 
 
+def _at_least_float32(x: Any) -> Any:
+    """``x`` cast to float32 if its dtype is narrower (float16, bfloat16), else ``x`` itself."""
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    return x if dtype in ("float32", "float64") else ops.cast(x, "float32")
+
+
 def _soft_threshold(v: Any, t: Any) -> Any:
     r""":math:`\operatorname{sign}(v)\max(|v| - t, 0)` written as :math:`v - \operatorname{clip}(v, -t, t)`:
     entries with :math:`|v_i| \le t` become an exact zero."""
@@ -91,11 +101,12 @@ def _soft_threshold(v: Any, t: Any) -> Any:
 
 
 def _step(step: Any) -> Any:
-    """A Python/NumPy step is validated (> 0); a tensor (e.g. a learning-rate variable) passes as is."""
+    """A Python/NumPy step is validated (finite, >= 0: a zero step is the identity prox);
+    a tensor (e.g. a learning-rate variable) passes as is."""
     if isinstance(step, numbers.Real) and not isinstance(step, bool):
-        return check_scalar(step, "step", low=0.0, low_open=True)
+        return check_scalar(step, "step", low=0.0)
     if isinstance(step, (bool, np.bool_, str)) or not hasattr(step, "dtype"):
-        raise TypeError(f"step must be a positive real number or a scalar tensor; got {step!r}")
+        raise TypeError(f"step must be a real number >= 0 or a scalar tensor; got {step!r}")
     return step
 
 
@@ -115,21 +126,42 @@ class Regularizer(_ConfigEquality, keras.regularizers.Regularizer):
 
     ``lam`` is validated like the NumPy core: a finite real number :math:`\\ge 0`, else
     ``TypeError``/``ValueError`` naming ``lam``.
+
+    Saving and loading: every subclass is registered with
+    ``keras.saving.register_keras_serializable(package="normreg")`` when
+    :mod:`normreg.keras` is imported, so ``keras.models.load_model(path)`` restores it with
+    no ``custom_objects`` **after** ``import normreg.keras``; in a process that has not
+    imported it, Keras resolves the saved ``L1``/``L2`` to its own classes and fails with
+    ``unexpected keyword argument 'lam'``.
     """
 
     lam: float
 
     def __call__(self, x: Any) -> Any:
-        """The penalty's value :math:`\\Omega(x)`, a scalar tensor of ``x``'s dtype."""
+        """The penalty's value :math:`\\Omega(x)`, a scalar tensor.
+
+        Computed and returned in ``x``'s dtype if that is float32 or float64, and in
+        float32 for float16/bfloat16 inputs (a ``mixed_float16`` or ``mixed_bfloat16``
+        policy): a sum over thousands of activations overflows float16's largest value,
+        65504, long before the penalty itself is large (Keras's own regularizers compute in
+        the input's dtype and return ``inf`` there).
+        """
         x = _check_float_tensor(x, "x")
-        return self._value(x)
+        return self._value(_at_least_float32(x))
 
     def prox(self, v: Any, step: Any) -> Any:
-        """:math:`\\arg\\min_w \\Omega(w) + \\|w - v\\|_2^2 / (2\\,\\mathrm{step})`, a tensor shaped like ``v``."""
+        """:math:`\\arg\\min_w \\Omega(w) + \\|w - v\\|_2^2 / (2\\,\\mathrm{step})`, a tensor of ``v``'s shape and dtype.
+
+        ``step`` :math:`\\ge 0`; a zero step is the identity (the last step of a schedule
+        that decays to zero). Computed in at least float32, like the value.
+        """
         v = _check_float_tensor(v, "v")
+        dtype = v.dtype
+        w = _at_least_float32(v)
         t = _step(step)
-        t = ops.convert_to_tensor(t, dtype=v.dtype) if isinstance(t, float) else ops.cast(t, v.dtype)
-        return self._prox(v, t)
+        t = ops.convert_to_tensor(t, dtype=w.dtype) if isinstance(t, float) else ops.cast(t, w.dtype)
+        out = self._prox(w, t)
+        return out if w is v else ops.cast(out, dtype)
 
     def to_numpy(self) -> _core.Penalty:
         """The same penalty from the NumPy core (:mod:`normreg.penalties`)."""
@@ -158,6 +190,8 @@ class L1(Regularizer):
     :math:`\operatorname{sign}(v)\max(|v| - t\lambda, 0)`. The gradient that ``GradientTape``
     takes is :math:`\lambda\operatorname{sign}(w)`, 0 at :math:`w_i = 0`; gradient steps on it
     hover around zero but do not land on it: use :class:`ProximalCallback` for exact zeros.
+
+    Loading a saved model that uses it needs ``import normreg.keras`` first (see :class:`Regularizer`).
 
     Example
     -------
@@ -188,6 +222,8 @@ class L2(Regularizer):
     Keras's ``regularizers.L2(l2)`` is :math:`l_2\|w\|_2^2`, so ``L2(lam)`` here equals
     ``keras.regularizers.L2(lam / 2)`` (see :mod:`normreg.conventions`). Prox: :math:`v/(1 + t\lambda)`.
 
+    Loading a saved model that uses it needs ``import normreg.keras`` first (see :class:`Regularizer`).
+
     Example
     -------
     >>> import numpy as np
@@ -215,6 +251,8 @@ class ElasticNet(Regularizer):
 
     Keras's ``regularizers.L1L2(l1, l2)`` is ``ElasticNet(l1 + 2*l2, l1 / (l1 + 2*l2))``.
     Prox: :math:`\operatorname{soft}(v, t\lambda r)/(1 + t\lambda(1 - r))`.
+
+    Loading a saved model that uses it needs ``import normreg.keras`` first (see :class:`Regularizer`).
 
     Example
     -------
@@ -271,6 +309,8 @@ class GroupLasso(Regularizer):
     Prox: block soft-thresholding :math:`W_g\max(0, 1 - t\lambda\sqrt{|g|}/\|W_g\|_2)`, which
     zeroes whole groups.
 
+    Loading a saved model that uses it needs ``import normreg.keras`` first (see :class:`Regularizer`).
+
     Example
     -------
     >>> import numpy as np
@@ -295,9 +335,42 @@ class GroupLasso(Regularizer):
     def get_config(self) -> dict[str, Any]:
         return {"lam": self.lam, "groups": [list(g) for g in self.groups], "axis": self.axis}
 
-    def to_numpy(self) -> _core.GroupLasso:
-        """The NumPy core's :class:`normreg.GroupLasso` with the same groups: equal on 1-D weights."""
-        return _core.GroupLasso(self.lam, self.groups)
+    def to_numpy(self, shape: Sequence[int] | None = None) -> _core.GroupLasso:
+        """The same penalty as a NumPy core :class:`normreg.GroupLasso`, which acts on 1-D arrays.
+
+        Without ``shape``: the core penalty with the same groups, equal to this one on a 1-D
+        weight vector. With ``shape`` (that of a kernel, e.g. ``W.shape``): the core penalty on
+        ``W.ravel()`` (C order) whose groups are the flat indices of each group's slices, so
+        that ``pen.to_numpy(W.shape)(W.ravel()) == pen(W)`` and
+        ``pen.to_numpy(W.shape).prox(W.ravel(), t).reshape(W.shape) == pen.prox(W, t)``.
+
+        Example
+        -------
+        >>> import numpy as np
+        >>> from normreg.keras import GroupLasso
+        >>> W = np.array([[3.0, 4.0], [0.0, 1.0]])          # 2 inputs, 2 units
+        >>> pen = GroupLasso(1.0, groups=[[0], [1]], axis=1)  # one group per unit (column)
+        >>> core = pen.to_numpy(W.shape)
+        >>> core.groups, round(float(core(W.ravel())), 4) == round(float(pen(W)), 4)
+        (((0, 2), (1, 3)), True)
+        """
+        if shape is None:
+            return _core.GroupLasso(self.lam, self.groups)
+        if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
+            raise TypeError(f"shape must be a tuple of ints (e.g. W.shape); got {shape!r}")
+        dims = tuple(int(check_scalar(d, f"shape[{i}]", low=1, integer=True)) for i, d in enumerate(shape))
+        ndim = len(dims)
+        axis = self.axis + ndim if self.axis < 0 else self.axis
+        if not 0 <= axis < ndim:
+            raise ValueError(f"axis {self.axis} is out of range for a weight of shape {dims}")
+        if dims[axis] != self.n_indices:
+            raise ValueError(
+                f"groups cover {self.n_indices} indices along axis {self.axis}, but shape {dims} has "
+                f"{dims[axis]} there"
+            )
+        flat = np.arange(int(np.prod(dims))).reshape(dims)
+        groups = [np.take(flat, list(g), axis=axis).ravel().tolist() for g in self.groups]
+        return _core.GroupLasso(self.lam, [sorted(g) for g in groups])
 
     def _rows(self, x: Any) -> tuple[Any, int, int]:
         """``x`` with ``axis`` moved to the front and flattened to ``(n, k)``; also the axis and ``k``."""
@@ -558,6 +631,30 @@ def penalty_loss(model_or_variables: Any, penalty: Any) -> Any:
 # --------------------------------------------------------------------------------------
 # proximal training
 # --------------------------------------------------------------------------------------
+def _innermost(optimizer: Any) -> Any:
+    """The optimizer that owns the learning rate (through wrappers such as ``LossScaleOptimizer``)."""
+    while hasattr(optimizer, "inner_optimizer"):
+        optimizer = optimizer.inner_optimizer
+    return optimizer
+
+
+def _update_learning_rate(optimizer: Any, done: bool = False) -> Any:
+    r"""The learning rate of an optimizer's update, as a tensor.
+
+    ``done=False``: of the update it is about to make (what ``optimizer.learning_rate`` says
+    before ``apply``). ``done=True``: of the update it has just made. Keras increments
+    ``iterations`` at the end of ``apply``, so after a step ``optimizer.learning_rate``
+    already gives the *next* step's rate under a schedule; this evaluates the schedule at
+    ``iterations - 1`` instead. A schedule that decays to zero gives 0 (a valid, identity prox).
+    """
+    opt = _innermost(optimizer)
+    lr = getattr(opt, "_learning_rate", None)
+    if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+        it = opt._iterations
+        return lr(ops.subtract(it, 1) if done else it)
+    return ops.convert_to_tensor(opt.learning_rate)
+
+
 def prox_step(variables: Sequence[Any], penalty: Any, step: Any) -> None:
     r"""Replace each variable :math:`W` by :math:`\operatorname{prox}_{t\Omega}(W)` in place, :math:`t` = ``step``.
 
@@ -573,7 +670,7 @@ def prox_step(variables: Sequence[Any], penalty: Any, step: Any) -> None:
     penalty : regularizer
         Anything :func:`as_regularizer` accepts.
     step : float or scalar tensor
-        The step :math:`t > 0`, normally the optimizer's learning rate.
+        The step :math:`t \ge 0`, normally the optimizer's learning rate (0: no change).
 
     Example
     -------
@@ -643,9 +740,7 @@ class ProximalCallback(keras.callbacks.Callback):
     ) -> None:
         super().__init__()
         self.penalty = as_regularizer(penalty)
-        self.learning_rate = (
-            None if learning_rate is None else check_scalar(learning_rate, "learning_rate", low=0.0, low_open=True)
-        )
+        self.learning_rate = None if learning_rate is None else check_scalar(learning_rate, "learning_rate", low=0.0)
         self.include = include
         self.variables: list[Any] = []
         self._update: Callable[[Any], None] | None = None
@@ -669,10 +764,11 @@ class ProximalCallback(keras.callbacks.Callback):
             )
 
     def current_step(self) -> float:
-        """The prox step for the next batch: ``learning_rate`` or the optimizer's current learning rate."""
+        """The prox step for the batch that just ended: ``learning_rate`` if given, else the
+        learning rate the optimizer used for that batch's update (see :func:`_update_learning_rate`)."""
         if self.learning_rate is not None:
             return self.learning_rate
-        return float(ops.convert_to_tensor(self.model.optimizer.learning_rate))
+        return float(ops.convert_to_numpy(_update_learning_rate(self.model.optimizer, done=True)))
 
     def _make_update(self) -> Callable[[Any], None]:
         variables, reg = self.variables, self.penalty
@@ -687,7 +783,7 @@ class ProximalCallback(keras.callbacks.Callback):
         return update
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        step = check_scalar(self.current_step(), "learning rate (the prox step)", low=0.0, low_open=True)
+        step = check_scalar(self.current_step(), "learning rate (the prox step)", low=0.0)
         if self._update is None:
             self._update = self._make_update()
         # a tensor, so that a changing learning rate does not retrace the compiled update

@@ -398,8 +398,8 @@ def test_prox_step_uses_the_learning_rate_variable_and_validates():
     v = keras.Variable(np.array([0.5, -0.05], dtype=np.float32))
     nk.prox_step([v], nr.L1(1.0), keras.Variable(0.25))
     np.testing.assert_array_equal(to_np(v), [0.25, 0.0])
-    with pytest.raises(ValueError, match="step must be > 0"):
-        nk.prox_step([v], nk.L1(1.0), 0.0)
+    with pytest.raises(ValueError, match="step must be >= 0"):
+        nk.prox_step([v], nk.L1(1.0), -0.1)
     with pytest.raises(TypeError, match=r"variables\[0\] must be a variable"):
         nk.prox_step([np.ones(2)], nk.L1(1.0), 0.1)
 
@@ -442,7 +442,7 @@ def test_bad_arguments_raise_like_the_numpy_core(make, args):
 def test_bad_inputs_name_the_argument():
     with pytest.raises(TypeError, match="x must have a floating dtype; got dtype int32"):
         nk.L1(0.1)(np.array([1, 2], dtype=np.int32))
-    with pytest.raises(ValueError, match="step must be > 0"):
+    with pytest.raises(ValueError, match="step must be >= 0"):
         nk.L2(0.1).prox(np.ones(2), -1.0)
     with pytest.raises(ValueError, match="axis 2 is out of range"):
         nk.GroupLasso(0.1, [[0], [1]], axis=2)(np.ones((2, 2)))
@@ -452,5 +452,127 @@ def test_bad_inputs_name_the_argument():
         nk.penalty_loss(np.ones(3), nk.L1(0.1))
     with pytest.raises(ValueError, match="has no variables to penalize"):
         nk.penalty_loss(keras.Sequential([keras.layers.Dense(1)]), nk.L1(0.1))
-    with pytest.raises(ValueError, match="learning_rate must be > 0"):
-        nk.ProximalCallback(nk.L1(0.1), learning_rate=0.0)
+    with pytest.raises(ValueError, match="learning_rate must be >= 0"):
+        nk.ProximalCallback(nk.L1(0.1), learning_rate=-1.0)
+
+
+# -- issue 10 item 3: the prox of a step uses that step's learning rate ----------------------
+def ista(X, y, w, b, lrs, lam):
+    """NumPy proximal gradient on Keras's mse (mean (Xw + b - y)^2) + lam * ||w||_1, one
+    full-batch step per learning rate in `lrs`; the bias is not penalized."""
+    m = len(X)
+    for lr in lrs:
+        r = X @ w + b - y
+        w = nr.L1(lam).prox(w - lr * 2 / m * X.T @ r, lr) if lr > 0 else w - lr * 2 / m * X.T @ r
+        b = b - lr * 2 / m * r.sum(axis=0)
+    return w, b
+
+
+def fit_with_callback(optimizer, epochs, lam):
+    X, y = linear_data()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
+    model.compile(optimizer, "mse")
+    w0 = to_np(model.layers[0].kernel).astype(np.float64)
+    b0 = to_np(model.layers[0].bias).astype(np.float64)
+    model.fit(X, y, batch_size=len(X), epochs=epochs, shuffle=False, verbose=0,
+              callbacks=[nk.ProximalCallback(nk.L1(lam))])
+    return model, (X.astype(np.float64), y.astype(np.float64), w0, b0)
+
+
+def test_proximal_callback_thresholds_with_the_rate_of_the_step_just_taken():
+    """PiecewiseConstantDecay([0], [1.0, 0.001]): step 0 is taken at lr 1.0 and must be
+    thresholded at 1.0 * lam (not at the next step's 0.001 * lam)."""
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([0], [1.0, 0.001])
+    lam = 0.3
+    model, (X, y, w0, b0) = fit_with_callback(keras.optimizers.SGD(schedule), 1, lam)
+    w, _ = ista(X, y, w0, b0, [1.0], lam)
+    wrong, _ = ista(X, y, w0, b0, [1.0], 0.001 * lam)  # what thresholding at 0.001 gives
+    assert np.abs(w - wrong).max() > 0.1  # the two differ: the test can tell them apart
+    got = to_np(model.layers[0].kernel)
+    np.testing.assert_allclose(got, w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(got == 0, w == 0)
+
+
+def test_proximal_callback_cosine_decay_to_zero_runs_and_is_ista():
+    """SGD(CosineDecay(0.1, decay_steps=4)): the 5th step has lr 0, a valid identity prox."""
+    lam = 0.05
+    schedule = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=4)
+    model, (X, y, w0, b0) = fit_with_callback(keras.optimizers.SGD(schedule), 6, lam)
+    lrs = [float(schedule(k)) for k in range(6)]
+    assert lrs[4] == lrs[5] == 0.0 and min(lrs[:4]) > 0
+    w, b = ista(X, y, w0, b0, lrs, lam)
+    np.testing.assert_allclose(to_np(model.layers[0].kernel), w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_np(model.layers[0].bias), b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_zero_step_is_the_identity_prox():
+    v = np.array([[0.5, -0.05], [0.0, 3.0]], dtype=np.float32)
+    for reg in (nk.L1(1.0), nk.L2(1.0), nk.ElasticNet(1.0, 0.5), nk.GroupLasso(1.0, [[0], [1]])):
+        np.testing.assert_array_equal(to_np(reg.prox(v, 0.0)), v)
+        np.testing.assert_array_equal(to_np(reg.prox(v, keras.Variable(0.0))), v)
+
+
+# -- issue 10 item 4: regularizers accumulate in at least float32 ---------------------------
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_activity_l1_on_a_wide_layer_under_mixed_precision(policy):
+    """Dense(4096, relu) over a batch of 256 with activity L1(1e-3): the sum of |activations|
+    overflows float16 (65504), the penalty itself is about 0.57."""
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        keras.utils.set_random_seed(0)
+        layer = keras.layers.Dense(4096, activation="relu", activity_regularizer=nk.L1(1e-3))
+        x = np.random.default_rng(0).standard_normal((256, 64)).astype(np.float32)
+        out = layer(x)
+        assert keras.backend.standardize_dtype(out.dtype) == policy.split("_")[1]
+        (loss,) = layer.losses
+        expected = 1e-3 * np.abs(to_np(out).astype(np.float64)).sum() / 256  # Keras divides by the batch
+        assert 0.1 < expected < 10 and np.abs(to_np(out).astype(np.float64)).sum() > 65504
+        assert float(loss) == pytest.approx(expected, rel=1e-5)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_every_regularizer_is_finite_on_a_large_half_precision_kernel(dtype):
+    W64 = np.full((300, 300), 20.0)  # sum of squares 3.6e7: inf in float16
+    W = ops_cast(W64, dtype)
+    cases = [
+        (nk.L1(1e-3), nr.L1(1e-3)),
+        (nk.L2(1e-3), nr.L2(1e-3)),
+        (nk.ElasticNet(1e-3, 0.5), nr.ElasticNet(1e-3, 0.5)),
+        (nk.GroupLasso(1e-3, [[j] for j in range(300)]), None),
+    ]
+    for reg, core in cases:
+        value = reg(W)
+        assert keras.backend.standardize_dtype(value.dtype) == "float32"
+        expected = float(core(W64)) if core is not None else 1e-3 * 300 * np.sqrt(300) * np.sqrt(300 * 400.0)
+        assert float(value) == pytest.approx(expected, rel=1e-6)
+        prox = reg.prox(W, 0.1)
+        assert keras.backend.standardize_dtype(prox.dtype) == dtype  # the weight keeps its dtype
+        assert np.isfinite(to_np(ops_cast(prox, "float32"))).all()
+
+
+def ops_cast(x, dtype):
+    return keras.ops.cast(keras.ops.convert_to_tensor(x), dtype)
+
+
+# -- issue 10 item 26: GroupLasso.to_numpy on a kernel -----------------------------------------
+@FAST
+@given(data=st.data(), lam=lams, step=st.floats(0.0, 3.0))
+def test_group_lasso_to_numpy_of_a_kernel_shape(data, lam, step):
+    shape, axis = data.draw(st.sampled_from([((6, 3), 0), ((3, 6), 1), ((2, 6, 2), -2), ((2, 2, 3, 6), -1)]))
+    W = data.draw(hnp.arrays(np.float64, shape, elements=elems))
+    reg = nk.GroupLasso(lam, GROUPS, axis=axis)
+    core = reg.to_numpy(W.shape)
+    assert float(core(W.ravel())) == pytest.approx(float(reg(W)), rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(core.prox(W.ravel(), step).reshape(shape), to_np(reg.prox(W, step)), atol=1e-12)
+
+
+def test_group_lasso_to_numpy_validates_the_shape():
+    reg = nk.GroupLasso(1.0, [[0], [1, 2]], axis=1)
+    assert reg.to_numpy() == nr.GroupLasso(1.0, [[0], [1, 2]])
+    with pytest.raises(ValueError, match="groups cover 3 indices along axis 1, but shape"):
+        reg.to_numpy((3, 4))
+    with pytest.raises(TypeError, match="shape must be a tuple of ints"):
+        reg.to_numpy(3)
