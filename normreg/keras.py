@@ -150,7 +150,7 @@ class Regularizer(_ConfigEquality, keras.regularizers.Regularizer):
         return self._value(_at_least_float32(x))
 
     def prox(self, v: Any, step: Any) -> Any:
-        """:math:`\\arg\\min_w \\Omega(w) + \\|w - v\\|_2^2 / (2\\,\\mathrm{step})`, a tensor of ``v``'s shape and dtype.
+        """:math:`\\arg\\min_w \\Omega(w) + \\|w - v\\|_2^2 / (2\\,\\mathrm{step})`, shaped like ``v``, of its dtype.
 
         ``step`` :math:`\\ge 0`; a zero step is the identity (the last step of a schedule
         that decays to zero). Computed in at least float32, like the value.
