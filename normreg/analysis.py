@@ -32,6 +32,9 @@ __all__ = [
     "effective_df",
     "BiasVariance",
     "bias_variance_decomposition",
+    "ridge_shrinkage_factors",
+    "CovarianceDF",
+    "covariance_df",
 ]
 
 
@@ -220,3 +223,156 @@ def bias_variance_decomposition(predictions: Any, truth: Any, noise: float = 0.0
         bias2_pointwise=bias2,
         variance_pointwise=var,
     )
+
+
+# -- chapter 3: ridge in the eigenbasis, and degrees of freedom by simulation ----------------
+
+
+def ridge_shrinkage_factors(X: Any, lam: Any, *, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    r"""Singular values :math:`d_j` of the (centred) design and ridge's shrinkage factors.
+
+    With the centred design's SVD :math:`X_c = U D V^\top`, the least-squares fit is
+    :math:`X_c\hat w_0 = \sum_j u_j u_j^\top y` and ridge's, in the book's convention
+    :math:`\frac{1}{2m}\lVert Xw + b - y\rVert^2 + \frac\lambda2\lVert w\rVert^2`, is
+
+    .. math::
+
+        X_c\hat w_\lambda = \sum_j u_j\,\frac{d_j^2}{d_j^2 + m\lambda}\,u_j^\top y,
+        \qquad
+        \hat w_\lambda = \sum_j v_j\,\frac{d_j}{d_j^2 + m\lambda}\,u_j^\top y
+
+    (Goodfellow et al. 2016 §7.1.1; Hastie, Tibshirani & Friedman 2009 §3.4.1): each
+    principal direction of the data is kept by the factor :math:`d_j^2/(d_j^2 + m\lambda)`,
+    the directions of small variance most strongly shrunk. The factors sum to
+    :func:`effective_df` (minus the intercept's 1).
+
+    Parameters
+    ----------
+    X : array_like, shape (m, p)
+        Design matrix, finite.
+    lam : float or array_like
+        :math:`\lambda \ge 0` of ``L2(lam)``; an array gives one row of factors per entry.
+    fit_intercept : bool
+        Centre the columns first (the model has an unpenalized intercept).
+
+    Returns
+    -------
+    d : ndarray, shape (k,)
+        The singular values of :math:`X_c` (of :math:`X` without intercept), descending,
+        :math:`k = \min(m, p)`. Values that overflow float64 are ``inf``.
+    factors : ndarray, shape (k,) or lam's shape + (k,)
+        :math:`d_j^2/(d_j^2 + m\lambda)`. A direction with :math:`d_j = 0` (numerically:
+        below ``numpy.linalg.matrix_rank``'s tolerance) is not in the column space: its
+        factor is 0 for every :math:`\lambda`.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from normreg.analysis import ridge_shrinkage_factors
+    >>> X = np.diag([3.0, 1.0, 0.0])  # m = 3
+    >>> d, f = ridge_shrinkage_factors(X, 1.0, fit_intercept=False)
+    >>> d, f                          # 9 / (9 + 3), 1 / (1 + 3), and a null direction
+    (array([3., 1., 0.]), array([0.75, 0.25, 0.  ]))
+    """
+    Xa = as_float_array(X, "X", ndim=2, allow_int=True)
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
+    scalar = np.ndim(lam) == 0
+    if scalar:
+        lams = np.array([check_scalar(lam, "lam", low=0.0)])
+    else:
+        lams = as_float_array(lam, "lam", allow_int=True).astype(np.float64)
+        if np.any(lams < 0):
+            raise ValueError(f"lam must be >= 0; got min(lam) = {lams.min()!r}")
+    m = Xa.shape[0]
+    ds, scale = _centred_singular_values(Xa, bool(fit_intercept))
+    tol = (ds.max() if ds.size else 0.0) * max(Xa.shape) * np.finfo(np.float64).eps
+    nonzero = ds > tol
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        d = ds * scale
+        root = np.sqrt(float(m)) * np.sqrt(lams.ravel()) / scale
+        t = root[:, None] / np.where(nonzero, ds, 1.0)[None, :]
+        factors = np.where(nonzero[None, :], 1.0 / (1.0 + t * t), 0.0)
+    if scalar:
+        return d, factors[0]
+    return d, factors.reshape(np.shape(lams) + (ds.size,))
+
+
+@dataclass(frozen=True)
+class CovarianceDF:
+    r"""A Monte Carlo estimate of :math:`\operatorname{df} = \sum_i \operatorname{Cov}(\hat y_i, y_i)/\sigma^2`.
+
+    ``df`` is the mean of ``samples`` (one value per simulated data set) and ``se`` its
+    standard error, ``samples.std(ddof=1) / sqrt(R)``.
+    """
+
+    df: float
+    se: float
+    samples: np.ndarray
+
+
+def covariance_df(predictions: Any, y: Any, mean: Any, sigma: float) -> CovarianceDF:
+    r"""Degrees of freedom of any fitting procedure, estimated from simulated data sets.
+
+    For :math:`y = \mu + \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, \sigma^2 I)`, the
+    degrees of freedom of a procedure :math:`y \mapsto \hat y(y)` are (Efron 2004)
+
+    .. math::
+
+        \operatorname{df} = \frac{1}{\sigma^2}\sum_{i=1}^m \operatorname{Cov}(\hat y_i, y_i)
+        = \frac{1}{\sigma^2}\operatorname{E}\big[\hat y^\top (y - \mu)\big],
+
+    the second form because :math:`\operatorname{E}(y - \mu) = 0`. With the true mean
+    :math:`\mu` known (a simulation) and :math:`R` simulated data sets, the estimate is the
+    mean of
+
+    .. math::
+
+        s_r = \frac{R}{R - 1}\,\frac{(\hat y_r - \bar{\hat y})^\top (y_r - \mu)}{\sigma^2},
+        \qquad \bar{\hat y} = \frac1R\sum_r \hat y_r ,
+
+    which is unbiased (the factor :math:`R/(R-1)` undoes the centring's bias). Centring
+    removes the term :math:`\operatorname{E}[\hat y]^\top(y_r - \mu)`, of mean zero but of
+    large variance when :math:`\lVert\mu\rVert` is large; the standard error is that of
+    the mean of the :math:`s_r`. This makes no assumption about the procedure:
+    for a linear smoother :math:`\hat y = Hy` it estimates :math:`\operatorname{tr} H`; for
+    the lasso it is an independent check of Zou, Hastie & Tibshirani's (2007) theorem that
+    the number of non-zero coefficients is an unbiased estimate of df.
+
+    Parameters
+    ----------
+    predictions : array_like, shape (R, m)
+        :math:`\hat y_r`, the procedure's fitted values on simulated data set :math:`r`; :math:`R \ge 2`.
+    y : array_like, shape (R, m)
+        The simulated responses :math:`y_r`.
+    mean : array_like, shape (m,)
+        The true mean :math:`\mu` they were drawn around.
+    sigma : float
+        The noise standard deviation :math:`\sigma > 0`.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from normreg.analysis import covariance_df
+    >>> rng = np.random.default_rng(0)
+    >>> mu = np.zeros(20); Y = mu + rng.standard_normal((4000, 20))
+    >>> est = covariance_df(Y, Y, mu, 1.0)    # y_hat = y: an interpolant has df = m
+    >>> abs(est.df - 20) < 4 * est.se
+    True
+    """
+    P = as_float_array(predictions, "predictions", ndim=2, allow_int=True).astype(np.float64)
+    Y = as_float_array(y, "y", ndim=2, allow_int=True).astype(np.float64)
+    mu = as_float_array(mean, "mean", ndim=1, allow_int=True).astype(np.float64)
+    s = check_scalar(sigma, "sigma", low=0.0, low_open=True)
+    if Y.shape != P.shape:
+        raise ValueError(f"y must have the shape of predictions {P.shape}; got {Y.shape}")
+    if mu.shape[0] != P.shape[1]:
+        raise ValueError(f"mean must have one entry per column of predictions ({P.shape[1]}); got {mu.shape[0]}")
+    if P.shape[0] < 2:
+        raise ValueError(f"predictions must have at least 2 rows (simulated data sets); got shape {P.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        R = P.shape[0]
+        samples = np.einsum("ri,ri->r", P - P.mean(axis=0), Y - mu) / s / s * (R / (R - 1))
+    if not np.isfinite(samples).all():
+        raise ValueError("predictions or y are too large: y_hat . (y - mean) / sigma^2 overflows float64")
+    return CovarianceDF(df=float(samples.mean()), se=float(samples.std(ddof=1) / np.sqrt(R)), samples=samples)
