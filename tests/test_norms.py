@@ -143,3 +143,84 @@ def test_zero_vector_and_matrix():
 def test_bad_input_raises_naming_the_argument(x, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         nr.norm(x, **kwargs)
+
+
+# -- the whole floating-point range, subnormals to finfo.max (issue 10, items 1 and 2) -------
+
+from _exact import assert_close, clustered_vectors, pnorm  # noqa: E402
+
+DTYPES = [np.float32, np.float64]
+RANGE_ORDS = [0.5, 1, 1.5, 2, 3, 7.25, 100, 1100, 2000, 1e6, np.inf]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), ord=st.sampled_from(RANGE_ORDS))
+def test_vector_norm_over_the_whole_range_against_exact_arithmetic(dtype, data, ord):
+    """Every p-norm of vectors whose entries cluster at any binary exponent of the type:
+    correctly rounded up to a few ulps, and ``inf`` only where the true norm exceeds the
+    largest float (the exact value from rational/80-digit decimal arithmetic)."""
+    x = data.draw(clustered_vectors(dtype))
+    got = nr.norm(x, ord)
+    assert got.dtype == dtype
+    assert_close(got, pnorm(x, ord), dtype, ulps=x.size + 6, what=f"norm({x.tolist()}, {ord})")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("ord", [None, 0.5, 1, 2, 3, 1100, np.inf])
+def test_vector_norm_at_the_largest_and_smallest_floats(dtype, ord):
+    fi = np.finfo(dtype)
+    for x in ([fi.max], [fi.max, fi.max], [-fi.max, 1.0], [fi.max / 2, fi.max / 2], [fi.smallest_subnormal],
+              [fi.smallest_subnormal] * 3, [fi.tiny, fi.smallest_subnormal], [fi.max, fi.smallest_subnormal]):
+        a = np.array(x, dtype=dtype)
+        assert_close(nr.norm(a, ord), pnorm(a, 2 if ord is None else ord), dtype, ulps=8, what=f"{x}, {ord}")
+
+
+def test_norm_examples_of_the_issue():
+    """Issue 10: norm([1e308]) was NaN, norm([3, 4], 1100) was 0."""
+    assert nr.norm([1e308]) == 1e308
+    assert nr.norm(np.array([1e308, 1e308])) == pytest.approx(math.sqrt(2) * 1e308, rel=1e-15)
+    assert nr.norm([3.0, 4.0], 1100) == 4.0  # 4 * (1 + (3/4)^1100)^(1/1100), (3/4)^1100 < 1e-137
+    assert nr.norm([3.0, 4.0], 2000) == 4.0
+    assert nr.norm([1.0, 1.0], 2000) == pytest.approx(2 ** (1 / 2000), rel=1e-15)
+    assert nr.norm(np.array([1e308, 1e308]), 1) == np.inf  # 2e308 is not a float64
+    f32 = np.float32
+    assert nr.norm(np.array([1.5e19, 1.5e19], f32)) == pytest.approx(math.sqrt(2) * 1.5e19, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("ord", ["fro", 1, -1, np.inf, -np.inf])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_matrix_norms_over_the_whole_range_against_exact_arithmetic(dtype, ord, data):
+    x = data.draw(clustered_vectors(dtype, max_size=12)).reshape(-1, 1)
+    cols = data.draw(st.sampled_from([c for c in (1, 2, 3, 4) if x.size % c == 0]))
+    x = x.reshape(-1, cols)
+    if ord == "fro":
+        exact = pnorm(x.ravel(), 2)
+    else:
+        sums = [sum(abs(Fraction(float(v))) for v in line) for line in (x.T if ord in (1, -1) else x)]
+        exact = max(sums) if ord in (1, np.inf) else min(sums)
+    got = nr.norm(x, ord)
+    assert got.dtype == dtype
+    assert_close(got, exact, dtype, ulps=x.size + 6, what=f"norm({x.tolist()}, {ord!r})")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shift=st.integers(-1200, 1100))
+def test_singular_value_norms_are_homogeneous_over_the_whole_range(dtype, ord, seed, shift):
+    """||2^k A|| = 2^k ||A|| for singular-value norms, with 2^k A anywhere in the range; the
+    reference is numpy.linalg.norm at moderate scale, scaled exactly (or inf/subnormal as the
+    exact product demands)."""
+    fi = np.finfo(dtype)
+    shift = int(np.clip(shift, fi.minexp - fi.nmant + 4, fi.maxexp - 3))
+    a = np.random.default_rng(seed).standard_normal((4, 3)).astype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        scaled = np.ldexp(a, shift).astype(dtype)
+    if not np.isfinite(scaled).all() or (scaled == 0).any():
+        return
+    back = np.ldexp(scaled.astype(np.float64), -shift)  # what 2^-k (2^k A) really holds after rounding
+    exact = Fraction(float(np.linalg.norm(back, ord))) * Fraction(2) ** shift
+    assert_close(nr.norm(scaled, ord), exact, dtype, ulps=64 if dtype == np.float32 else 2**12)
