@@ -23,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .._validation import as_float_array, check_scalar
+from ..analysis import ridge_shrinkage_factors
 from ..constraints import MaxNorm
 from ..norms import norm
 from ..penalties import L1, L2, ElasticNet, Penalty
@@ -39,6 +40,9 @@ __all__ = [
     "laplace_density",
     "plot_priors",
     "plot_max_norm",
+    "plot_ridge_shrinkage",
+    "group_entry_levels",
+    "plot_group_selection",
 ]
 
 
@@ -314,3 +318,100 @@ def plot_max_norm(W: Any, c: float) -> tuple[Figure, dict[str, np.ndarray]]:
     label(ax, "first weight of a unit", "second weight of a unit", "max-norm projection")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
     return fig, {"before": w, "after": after, "circle": circle}
+
+
+def plot_ridge_shrinkage(
+    X: Any, lams: Any, *, fit_intercept: bool = True
+) -> tuple[Figure, dict[str, np.ndarray]]:
+    r"""Ridge's shrinkage factors :math:`d_j^2/(d_j^2 + m\lambda)` of the design ``X``, one curve per ``lam``.
+
+    Each marker is one principal direction of the (centred) design, at its singular value
+    :math:`d_j` (log axis); the line through a marker set is the function
+    :math:`d \mapsto d^2/(d^2 + m\lambda)`, which is :math:`\tfrac12` at
+    :math:`d = \sqrt{m\lambda}`. Directions with :math:`d_j = 0` are left out. Data: ``d``
+    (the singular values), ``lams``, ``factors`` (one row per ``lam``, from
+    :func:`normreg.analysis.ridge_shrinkage_factors`) and ``df`` (their row sums).
+    """
+    lam_arr = as_float_array(lams, "lams", ndim=1, allow_int=True).astype(np.float64)
+    if np.any(lam_arr <= 0):
+        raise ValueError(f"lams must be > 0 (a log-spaced figure); got min(lams) = {lam_arr.min()!r}")
+    d, factors = ridge_shrinkage_factors(X, lam_arr, fit_intercept=fit_intercept)
+    m = np.shape(X)[0]
+    keep = factors.max(axis=0) > 0
+    fig, ax = new_figure(figsize=(6.0, 3.6))
+    dk = d[keep]
+    grid = np.geomspace(dk.min() / 3, dk.max() * 3, 400)
+    for i, lam in enumerate(lam_arr):
+        line = ax.plot(grid, grid**2 / (grid**2 + m * lam), lw=0.8, alpha=0.6)[0]
+        df = factors[i].sum()
+        ax.plot(dk, factors[i, keep], "o", color=line.get_color(), label=rf"$\lambda={lam:g}$, df $={df:.2f}$")
+    ax.set_xscale("log")
+    label(ax, "singular value $d_j$ of the centred design", r"factor $d_j^2/(d_j^2 + m\lambda)$",
+          "ridge in the eigenbasis")
+    ax.legend(fontsize="x-small", loc="upper left")
+    return fig, {"d": d, "lams": lam_arr, "factors": factors, "df": factors.sum(axis=1)}
+
+
+def group_entry_levels(X: Any, Y: Any, groups: Any, weights: Any) -> np.ndarray:
+    r"""The smallest :math:`\lambda` at which each group of a group-lasso fit of ``Y`` is still zero.
+
+    For :math:`\frac{1}{2m}\lVert Xw - y\rVert^2 + \lambda\sum_g c_g\lVert w_g\rVert_2`, the
+    all-zero solution satisfies the optimality conditions iff
+    :math:`\lVert X_g^\top y\rVert_2/m \le \lambda c_g` for every group, so group :math:`g`
+    is the first to leave zero as :math:`\lambda` decreases when its level
+    :math:`\lVert X_g^\top y\rVert_2/(m c_g)` is the largest. ``Y`` may hold several
+    responses as columns, shape ``(m, n)``: the result then has shape ``(n_groups, n)``.
+    ``groups`` is a list of index lists; ``weights`` the :math:`c_g` (e.g. ``sqrt(|g|)``).
+    """
+    Xa = as_float_array(X, "X", ndim=2, allow_int=True)
+    Ya = as_float_array(Y, "Y", allow_int=True)
+    if Ya.shape[0] != Xa.shape[0]:
+        raise ValueError(f"Y must have {Xa.shape[0]} rows (one per row of X); got shape {Ya.shape}")
+    c = as_float_array(weights, "weights", ndim=1, allow_int=True)
+    gl = [np.asarray(g, dtype=np.intp) for g in groups]
+    if len(gl) != c.size:
+        raise ValueError(f"weights must have one entry per group ({len(gl)}); got {c.size}")
+    if np.any(c <= 0):
+        raise ValueError("weights must be > 0")
+    Z = Xa.T @ Ya / Xa.shape[0]
+    return np.array([norm(Z[g], 2, axis=0) / cg for g, cg in zip(gl, c, strict=True)])
+
+
+def plot_group_selection(
+    coefs: Mapping[str, Any], groups: Any, truth: Any
+) -> tuple[Figure, dict[str, Any]]:
+    r"""Coefficients of several fits, one panel each, with the groups shaded and the true ones marked.
+
+    ``coefs`` maps a name (e.g. ``"group lasso"``, ``"lasso"``) to a coefficient vector;
+    ``groups`` is a list of index lists covering them, ``truth`` the true coefficients. A group
+    is *selected* by a fit when any of its coefficients is non-zero. Data: ``selected``
+    (name -> sorted list of selected group numbers), ``nonzero`` (name -> number of non-zero
+    coefficients in each group) and ``true_groups``.
+    """
+    w_true = as_float_array(truth, "truth", ndim=1, allow_int=True)
+    gl = [np.asarray(g, dtype=np.intp) for g in groups]
+    if len(coefs) == 0:
+        raise ValueError("coefs must not be empty")
+    fig, axes = new_figure(nrows=len(coefs), figsize=(7.0, 1.9 * len(coefs) + 0.4), sharex=True)
+    axes = np.atleast_1d(axes)
+    true_groups = [i for i, g in enumerate(gl) if np.any(w_true[g] != 0)]
+    data: dict[str, Any] = {"selected": {}, "nonzero": {}, "true_groups": true_groups}
+    idx = np.arange(w_true.size)
+    for ax, (name, w) in zip(axes, coefs.items(), strict=True):
+        wa = as_float_array(w, f"coefs[{name!r}]", ndim=1, allow_int=True)
+        if wa.shape != w_true.shape:
+            raise ValueError(f"coefs[{name!r}] must have shape {w_true.shape}; got {wa.shape}")
+        for i, g in enumerate(gl):
+            if i in true_groups:
+                ax.axvspan(g.min() - 0.5, g.max() + 0.5, color="C2", alpha=0.12, lw=0)
+            ax.axvline(g.max() + 0.5, color="0.8", lw=0.6)
+        ax.plot(idx, w_true, "_", color="k", ms=9, label="true coefficient")
+        ax.vlines(idx, 0, wa, color="C0", lw=2.5)
+        ax.axhline(0, color="0.5", lw=0.5)
+        nz = [int(np.count_nonzero(wa[g])) for g in gl]
+        data["nonzero"][name] = nz
+        data["selected"][name] = [i for i, k in enumerate(nz) if k > 0]
+        label(ax, "", "coefficient", f"{name}: {sum(nz)} non-zero, groups {data['selected'][name]}")
+    axes[-1].set_xlabel("coefficient index (true groups shaded)")
+    axes[0].legend(fontsize="x-small", loc="upper right")
+    return fig, data
