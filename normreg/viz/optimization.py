@@ -339,7 +339,7 @@ def plot_restart_scaling(kappas: Any, iterations: Any, eps: float) -> tuple[Figu
     ax.loglog(kap, sqrt_ref, "k--", lw=1, label=r"$\sqrt{\kappa}\,\ln(1/\epsilon)$")
     ax.loglog(kap, lin_ref, "k:", lw=1, label=r"$\kappa\,\ln(1/\epsilon)$")
     ax.legend(fontsize=7)
-    label(ax, r"condition number $\kappa$", rf"iterations to gap $\epsilon = {e:.0e}$", "restarted FISTA")
+    label(ax, r"condition number $\kappa$", rf"iterations to gap $\epsilon$ = {e:.0e}", "restarted FISTA")
     return fig, {"exponent": exponent, "ratios": its / sqrt_ref, "sqrt_reference": sqrt_ref,
                  "linear_reference": lin_ref}
 
