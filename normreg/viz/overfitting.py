@@ -33,6 +33,10 @@ __all__ = [
     "plot_train_test",
     "plot_degree_sweep",
     "plot_polynomial_fits",
+    "resampled_predictions",
+    "resampled_test_errors",
+    "plot_fit_spread",
+    "plot_error_vs_df",
 ]
 
 
@@ -240,3 +244,142 @@ def plot_polynomial_fits(
         label(ax, "$x$", "$y$", title)
     axes[0].legend(loc="lower right", fontsize="small")
     return fig, {"grid": grid, "curves": curves, "truth": true_vals}
+
+
+def _check_resampling(n_sets: Any, degree: Any, lam: Any, n_samples: Any, noise: Any, seed: Any) -> tuple:
+    return (
+        int(check_scalar(n_sets, "n_sets", low=1, integer=True)),
+        int(check_scalar(degree, "degree", low=0, integer=True)),
+        check_scalar(lam, "lam", low=0.0),
+        int(check_scalar(n_samples, "n_samples", low=1, integer=True)),
+        check_scalar(noise, "noise", low=0.0),
+        int(check_scalar(seed, "seed", low=0, integer=True)),
+    )
+
+
+def resampled_predictions(
+    x_eval: Any,
+    n_sets: int,
+    degree: int,
+    lam: float = 0.0,
+    *,
+    n_samples: int = 20,
+    noise: float = 0.2,
+    seed: int = 0,
+) -> np.ndarray:
+    r"""Fit the same model on ``n_sets`` fresh training sets; its values at ``x_eval``.
+
+    Training set :math:`r` is ``make_polynomial_data(n_samples, noise=noise, seed=seed + r)``
+    (chapter 1's distribution: :math:`x \sim U[-1, 1]`, :math:`y = \sin(\pi x) + \varepsilon`).
+    Returns an array of shape ``(n_sets, len(x_eval))``, the input of
+    :func:`normreg.analysis.bias_variance_decomposition`.
+    """
+    from ..datasets import make_polynomial_data
+
+    xe = as_float_array(x_eval, "x_eval", ndim=1, allow_int=True)
+    R, d, lam_, m, sigma, s = _check_resampling(n_sets, degree, lam, n_samples, noise, seed)
+    out = np.empty((R, xe.size))
+    for r in range(R):
+        x, y = make_polynomial_data(m, noise=sigma, seed=s + r)
+        out[r] = fit_polynomial(x, y, d, lam_).predict(xe)
+    return out
+
+
+def resampled_test_errors(
+    n_sets: int,
+    degree: int,
+    lam: float = 0.0,
+    *,
+    n_samples: int = 20,
+    n_test: int = 200,
+    noise: float = 0.2,
+    seed: int = 0,
+) -> np.ndarray:
+    r"""Monte Carlo of the expected test error: one test MSE per fresh training set.
+
+    For :math:`r = 0..R-1` a training set (seed ``seed + 2r``) and an independent test set of
+    ``n_test`` points (seed ``seed + 2r + 1``) are drawn from chapter 1's distribution; the
+    model is fitted on the first and its mean squared error measured on the second. The mean
+    of the returned ``(n_sets,)`` array estimates :math:`\operatorname{E}(y - \hat f(x))^2`
+    over training sets, test points and noise, with no decomposition involved.
+    """
+    from ..datasets import make_polynomial_data
+
+    R, d, lam_, m, sigma, s = _check_resampling(n_sets, degree, lam, n_samples, noise, seed)
+    nt = int(check_scalar(n_test, "n_test", low=1, integer=True))
+    out = np.empty(R)
+    for r in range(R):
+        x, y = make_polynomial_data(m, noise=sigma, seed=s + 2 * r)
+        xt, yt = make_polynomial_data(nt, noise=sigma, seed=s + 2 * r + 1)
+        out[r] = fit_polynomial(x, y, d, lam_).mse(xt, yt)
+    return out
+
+
+def plot_fit_spread(
+    x_eval: Any,
+    predictions: Sequence[Any],
+    titles: Sequence[str],
+    truth: Callable[[np.ndarray], np.ndarray] | None = None,
+    *,
+    n_show: int = 30,
+    ylim: tuple[float, float] = (-2.0, 2.0),
+) -> tuple[Figure, dict[str, Any]]:
+    """One panel per method: ``n_show`` of its fitted curves (thin), their mean over *all* fits
+    (thick) and the true function (dotted).
+
+    ``predictions[k]`` has shape ``(n_fits, len(x_eval))`` (from :func:`resampled_predictions`).
+    Returns the figure and ``{"x", "shown": [first n_show rows], "mean": [column means],
+    "truth"}``. Curves leaving ``ylim`` are clipped by the axes, not by the data.
+    """
+    xe = as_float_array(x_eval, "x_eval", ndim=1, allow_int=True)
+    if len(predictions) == 0 or len(predictions) != len(titles):
+        raise ValueError(
+            f"predictions and titles must be non-empty and of equal length; got {len(predictions)} and {len(titles)}"
+        )
+    preds = []
+    for k, p in enumerate(predictions):
+        pa = as_float_array(p, f"predictions[{k}]", ndim=2)
+        if pa.shape[1] != xe.size:
+            raise ValueError(f"predictions[{k}] must have {xe.size} columns (one per x_eval); got {pa.shape[1]}")
+        preds.append(pa)
+    k_show = int(check_scalar(n_show, "n_show", low=1, integer=True))
+    fig, axes = new_figure(ncols=len(preds), sharey=True)
+    axes = np.atleast_1d(axes)
+    true_vals = None if truth is None else np.asarray(truth(xe), dtype=float)
+    shown, means = [], []
+    for ax, p, title in zip(axes, preds, titles, strict=True):
+        sub = p[:k_show]
+        ax.plot(xe, sub.T, "-", color="C0", alpha=0.25, lw=0.8)
+        mean = p.mean(axis=0)
+        ax.plot(xe, mean, "-", color="C3", lw=2.0, label=f"mean of {p.shape[0]} fits")
+        if true_vals is not None:
+            ax.plot(xe, true_vals, ":", color="k", lw=1.5, label="true function")
+        ax.set_ylim(*ylim)
+        label(ax, "$x$", "$y$", title)
+        shown.append(sub)
+        means.append(mean)
+    axes[0].legend(loc="lower right", fontsize="small")
+    return fig, {"x": xe, "shown": shown, "mean": means, "truth": true_vals}
+
+
+def plot_error_vs_df(
+    curves: Sequence[tuple[str, Any, Any, Any]],
+) -> tuple[Figure, list[dict[str, np.ndarray]]]:
+    r"""Training (solid) and test (dashed) error against the effective degrees of freedom.
+
+    Each entry of ``curves`` is ``(name, df, train, test)``, e.g. the unpenalized polynomials
+    of degree :math:`d` (df :math:`= d + 1`) and the degree-15 polynomial under ``L2(lam)``
+    for a range of :math:`\lambda` (df from :func:`normreg.analysis.effective_df`). Log
+    scale on the error axis. Returns the figure and one ``{"x", "train", "test"}`` per curve.
+    """
+    if len(curves) == 0:
+        raise ValueError("curves must not be empty")
+    fig, ax = new_figure(figsize=(6.0, 3.6))
+    data = []
+    for name, df, train, test in curves:
+        _, d = plot_train_test(
+            df, train, test, xlabel="effective degrees of freedom df",
+            ylabel="mean squared error", logy=True, ax=ax, suffix=f", {name}",
+        )
+        data.append(d)
+    return fig, data
