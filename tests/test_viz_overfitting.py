@@ -113,3 +113,43 @@ def test_plot_error_vs_df_draws_each_curve_at_its_df():
 def test_bad_arguments(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_chapter1_exercise_solutions_say_what_the_code_prints():
+    # The numbers quoted in the worked solutions of chapter 1's exercises.
+    x, y = make_polynomial_data(20, noise=0.2, seed=0)
+    xt, yt = make_polynomial_data(500, noise=0.2, seed=1)
+    # ex-ovf-1 (test MSE on all 500 test points)
+    te = {lam: vo.fit_polynomial(x, y, 15, lam).mse(xt, yt) for lam in (1e-12, 1e-10, 1e-8, 1e-6, 1e-2, 1.0)}
+    assert round(te[1e-12]) == 36 and round(te[1e-10], 1) == 5.7 and te[1e-8] < 0.1
+    assert round(te[1e-6], 3) == 0.065 and round(te[1e-2], 2) == 0.11 and round(te[1.0], 2) == 0.51
+    tr = [vo.fit_polynomial(x, y, 15, lam).mse(x, y) for lam in (1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0)]
+    assert np.all(np.diff(tr) > 0) and round(tr[0], 4) == 0.0056 and round(tr[-1], 2) == 0.23
+    # ex-ovf-df-cov
+    rng = np.random.default_rng(0)
+    f = np.sin(np.pi * x)
+    Y = f + 0.2 * rng.standard_normal((2000, 20))
+    F = np.array([vo.fit_polynomial(x, yy, 15, 1e-3).predict(x) for yy in Y])
+    cov = np.mean((F - F.mean(axis=0)) * (Y - f), axis=0).sum() / 0.2**2
+    assert round(cov, 1) == 6.3
+    assert round(effective_df(vo.polynomial_features(x, 15), 1e-3), 2) == 6.24
+    # ex-ovf-bv-lambda
+    grid = np.linspace(-1, 1, 201)
+    out = {}
+    for lam in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0):
+        P = vo.resampled_predictions(grid, 100, 15, lam, seed=1000)
+        out[lam] = bias_variance_decomposition(P, np.sin(np.pi * grid), noise=0.2)
+    lams = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    assert [round(out[lam].bias2, 4 if lam < 1e-2 else 3 if lam < 1e-1 else 2) for lam in lams] == [
+        0.0008, 0.0074, 0.040, 0.16, 0.37
+    ]
+    assert [round(out[lam].variance, 3 if lam > 1e-4 else 2) for lam in lams] == [0.16, 0.045, 0.034, 0.025, 0.023]
+    sums = [out[lam].expected_error for lam in lams]
+    assert int(np.argmin(sums)) == 1 and round(sums[1], 3) == 0.092
+    assert round(out[1e-6].variance) == 4 and out[1e-5].bias2 < 0
+    # ex-ovf-validation
+    chosen = []
+    for seed in range(2, 12):
+        xv, yv = make_polynomial_data(20, noise=0.2, seed=seed)
+        chosen.append(int(np.argmin(vo.degree_sweep(x, y, xv, yv, range(16)).test_mse)))
+    assert sum(c in (4, 5, 6) for c in chosen) == 8 and chosen[-2:] == [10, 10]
