@@ -20,8 +20,8 @@ def test_ridge_shrinkage_figure_data():
     np.testing.assert_allclose(data["d"], s, rtol=1e-12)
     for i, lam in enumerate(lams):
         np.testing.assert_allclose(data["factors"][i], s**2 / (s**2 + 25 * lam), rtol=1e-12)
-    np.testing.assert_allclose(data["df"], data["factors"].sum(axis=1))
-    assert np.all(np.diff(data["df"]) < 0)  # more penalty, fewer degrees of freedom
+    np.testing.assert_allclose(data["factor_sum"], data["factors"].sum(axis=1))
+    assert np.all(np.diff(data["factor_sum"]) < 0)  # more penalty, fewer degrees of freedom
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and len(ax.get_legend().get_texts()) == 3
     with pytest.raises(ValueError, match="lams must be > 0"):

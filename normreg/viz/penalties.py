@@ -330,7 +330,8 @@ def plot_ridge_shrinkage(
     :math:`d \mapsto d^2/(d^2 + m\lambda)`, which is :math:`\tfrac12` at
     :math:`d = \sqrt{m\lambda}`. Directions with :math:`d_j = 0` are left out. Data: ``d``
     (the singular values), ``lams``, ``factors`` (one row per ``lam``, from
-    :func:`normreg.analysis.ridge_shrinkage_factors`) and ``df`` (their row sums).
+    :func:`normreg.analysis.ridge_shrinkage_factors`) and ``factor_sum`` (their row sums,
+    the degrees of freedom without the intercept's 1).
     """
     lam_arr = as_float_array(lams, "lams", ndim=1, allow_int=True).astype(np.float64)
     if np.any(lam_arr <= 0):
@@ -343,13 +344,14 @@ def plot_ridge_shrinkage(
     grid = np.geomspace(dk.min() / 3, dk.max() * 3, 400)
     for i, lam in enumerate(lam_arr):
         line = ax.plot(grid, grid**2 / (grid**2 + m * lam), lw=0.8, alpha=0.6)[0]
-        df = factors[i].sum()
-        ax.plot(dk, factors[i, keep], "o", color=line.get_color(), label=rf"$\lambda={lam:g}$, df $={df:.2f}$")
+        total = factors[i].sum()
+        ax.plot(dk, factors[i, keep], "o", color=line.get_color(),
+                label=rf"$\lambda={lam:g}$, $\sum_j$ factors $={total:.2f}$")
     ax.set_xscale("log")
     label(ax, "singular value $d_j$ of the centred design", r"factor $d_j^2/(d_j^2 + m\lambda)$",
           "ridge in the eigenbasis")
     ax.legend(fontsize="x-small", loc="upper left")
-    return fig, {"d": d, "lams": lam_arr, "factors": factors, "df": factors.sum(axis=1)}
+    return fig, {"d": d, "lams": lam_arr, "factors": factors, "factor_sum": factors.sum(axis=1)}
 
 
 def group_entry_levels(X: Any, Y: Any, groups: Any, weights: Any) -> np.ndarray:
