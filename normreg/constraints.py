@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import as_float_array, check_scalar
-from .norms import norm
+from .norms import _pow2_scale, norm
 
 __all__ = ["MaxNorm"]
 
@@ -43,9 +43,11 @@ class MaxNorm:
     That is the closest point of :math:`\mathcal C` in the Frobenius norm: for a column with
     :math:`\|w_j\|_2 > c` the residual :math:`w_j - v_j` is a non-negative multiple of
     :math:`v_j`, the outward normal of the ball at :math:`v_j` (the KKT condition). The norms
-    are computed with :func:`normreg.norm`, so huge or tiny weights neither overflow nor
-    underflow, and a rescaled column whose computed norm would exceed :math:`c` by rounding
-    has its factor lowered by an ulp, so the result is always feasible.
+    are computed as :math:`s_j \rho_j` with :math:`s_j` a power of two (exact scaling) and a
+    rescaled column as :math:`c\,(w_j/s_j)/\rho_j`, so huge or tiny weights and any
+    :math:`c` neither overflow nor underflow, from subnormals to the largest float; a
+    rescaled column whose computed norm would exceed :math:`c` by rounding has its factor
+    lowered by an ulp or so, so the result is always feasible.
 
     Unlike Keras's version, which divides by :math:`\epsilon + \|w_j\|` (:math:`\epsilon = 10^{-7}`)
     and so slightly shrinks every column, including those inside the ball, this projection leaves
@@ -78,21 +80,34 @@ class MaxNorm:
         """The projection of ``W`` onto the constraint set (a new array, ``W``'s dtype and shape)."""
         w = as_float_array(W, "W")
         axes = _resolve_axes(self.axis, w.ndim)
-        norms = _slice_norms(w, axes)
-        outside = norms > self.c
+        # each slice's norm as scale * rho, scale a power of two (exact division), so that
+        # slices of huge or tiny entries neither overflow nor underflow
+        w64 = w.astype(np.float64)
+        scale = _pow2_scale(np.abs(w64).max(axis=axes, keepdims=True))
+        u = w64 / scale
+        rho = np.sqrt(np.sum(u * u, axis=axes, keepdims=True))
+        with np.errstate(over="ignore", under="ignore"):
+            outside = rho > self.c / scale  # ||w_j|| > c; c / scale is exact or over/underflows safely
         if not outside.any():
             return w.copy()
-        factor = np.where(outside, self.c / np.where(outside, norms, 1.0), 1.0).astype(w.dtype)
-        out = w * factor
-        # Rounding can leave a rescaled slice an ulp or two above c; shrink the factor of
-        # those by one ulp at a time, so that the result is feasible and projecting it again
-        # changes nothing.
-        for _ in range(16):
+        direction = u / np.where(outside, rho, 1.0)  # w_j / ||w_j|| on the slices to rescale
+        mult = np.where(outside, self.c, 1.0)
+        eps = float(np.finfo(w.dtype).eps)
+
+        def rescaled() -> np.ndarray:
+            with np.errstate(over="ignore", under="ignore"):
+                return np.where(outside, direction * mult, w64).astype(w.dtype)
+
+        out = rescaled()
+        # Rounding can leave a rescaled slice an ulp or two above c (more where its entries
+        # are subnormal); shrink the multiplier of those, by a factor that doubles each
+        # time, so that the result is feasible and projecting it again changes nothing.
+        for k in range(64):
             over = outside & (_slice_norms(out, axes) > self.c)
             if not over.any():
                 break
-            factor = np.where(over, np.nextafter(factor, w.dtype.type(0)), factor)
-            out = w * factor
+            mult = np.where(over, mult * (1.0 - min(0.5, eps * 2.0**k)), mult)
+            out = rescaled()
         return out
 
     __call__ = project

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -54,23 +55,7 @@ def _sum_sq(flat: np.ndarray) -> float:
     return float(sum(float(np.vdot(b, b)) for b in _blocks(flat)))
 
 
-def _scaled_sum_sq(flat: np.ndarray, coef: float) -> float:
-    """``coef`` times :math:`\\sum_i w_i^2`, ``inf`` only if that value itself overflows.
-
-    Computed as ``(coef * s) * s * sum((w/s)**2)`` with ``s`` a power of two, which is the
-    slow path taken only when the plain sum of squares overflowed.
-    """
-    total = _sum_sq(flat)
-    if total != np.inf:
-        return coef * total
-    if not np.isfinite(flat).all():
-        return np.nan  # reported as bad input by Penalty.__call__
-    scale = float(_pow2_scale(np.abs(flat).max()))
-    return (coef * scale) * scale * _sum_sq(flat / scale)
-
-
 _ONES: dict[np.dtype, np.ndarray] = {}
-_FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
 
 
 @functools.cache
@@ -113,16 +98,192 @@ def _sum_abs(flat: np.ndarray) -> float:
     return total
 
 
+# -- exact scaling over the whole floating-point range ------------------------------------
+# A scalar factor c (a lam, a step times a lam, 1 / (1 + step * lam)) is carried as a pair
+# (m, e) with c = m * 2**e and m in [0.5, 1) (or m == 0), so that products of factors never
+# overflow or underflow on the way, whatever their magnitudes. Applied to an array, the
+# factor is rounded once to the array's dtype when it is a normal number of that dtype
+# (the fast path: one multiplication); otherwise (lam = 1e-50 on float32 weights, step *
+# lam above 2**1024) the array is split exactly by np.frexp and put back together by
+# np.ldexp, which rounds once, to inf only where the true product is not representable.
+
+_FINFO = {np.dtype(t): np.finfo(t) for t in (np.float32, np.float64)}
+_FLOAT_MAX = {dt: float(fi.max) for dt, fi in _FINFO.items()}
+_FLOAT_TINY = {dt: float(fi.tiny) for dt, fi in _FINFO.items()}  # smallest normal number
+
+Pair = tuple[float, int]
+
+
+def _pair(*factors: float) -> Pair:
+    """The product of non-negative finite floats as ``(m, e)``, ``m`` in [0.5, 1) or 0."""
+    m, e = 1.0, 0
+    for x in factors:
+        mx, ex = math.frexp(x)
+        m, em = math.frexp(m * mx)
+        e += ex + em
+    return (0.0, 0) if m == 0.0 else (m, e)
+
+
+def _pair_float(p: Pair) -> float:
+    """``m * 2**e`` as a Python float, rounded once; ``inf`` past the largest float64."""
+    m, e = p
+    if m == 0.0 or e < -1100:
+        return 0.0 * m
+    if e > 1024:
+        return math.inf
+    try:
+        return math.ldexp(m, e)
+    except OverflowError:
+        return math.inf
+
+
+def _one_plus(p: Pair) -> Pair:
+    """``1 + m * 2**e`` (where the 1 is below the rounding of the sum, the sum is the pair)."""
+    if p[1] > 60:
+        return p
+    return _pair(1.0 + _pair_float(p))
+
+
+def _reciprocal(p: Pair) -> Pair:
+    m, e = p
+    mr, er = math.frexp(1.0 / m)
+    return mr, er - e
+
+
+def _is_normal(c: float, dtype: np.dtype) -> bool:
+    return c == 0.0 or _FLOAT_TINY[dtype] <= c <= _FLOAT_MAX[dtype]
+
+
+def _scale_exact(w: np.ndarray, p: Pair) -> np.ndarray:
+    """``w * m * 2**e`` in ``w``'s dtype, correct to an ulp anywhere in the range (slow path)."""
+    wm, we = np.frexp(w.astype(np.float64, copy=False))  # exact: wm in [0.5, 1), we an int
+    exps = np.clip(we.astype(np.int64) + p[1], -2500, 2500).astype(np.int32)
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(wm * p[0], exps).astype(w.dtype, copy=False)
+
+
+def _finite_or_raise(b: np.ndarray, name: str) -> None:
+    """A NaN or Inf in ``b`` makes its sum of squares non-finite (one pass, in cache)."""
+    if not math.isfinite(float(np.vdot(b, b))):
+        raise_if_not_finite(b, name)
+
+
+def _scaled_sum_sq(flat: np.ndarray, coef: float) -> float:
+    """``coef`` times :math:`\\sum_i w_i^2`, right to a few ulps over the whole range.
+
+    The plain blocked sum of squares is used when it is finite and large enough that no
+    square which matters has lost digits to underflow; otherwise (squares above the
+    largest float, or down among the subnormals) the sum is recomputed as
+    :math:`s^2 \\sum_i (w_i/s)^2` with :math:`s` a power of two near :math:`\\max|w_i|`,
+    and the factors are multiplied as exponent pairs, so the value is ``inf`` only if it
+    itself overflows. Returns NaN for non-finite ``w`` (reported by ``Penalty.__call__``).
+    """
+    total = _sum_sq(flat)
+    fi = _FINFO[flat.dtype]
+    if math.isfinite(total) and total >= flat.size * float(fi.smallest_subnormal) / float(fi.eps):
+        return coef * total
+    if coef == 0.0:
+        return 0.0 if math.isfinite(total) or np.isfinite(flat).all() else math.nan
+    if not np.isfinite(flat).all():
+        return math.nan
+    big = float(np.abs(flat).max())
+    if big == 0.0:
+        return 0.0
+    scale = float(_pow2_scale(np.float64(big)))
+    t = flat.astype(np.float64) / scale
+    k = math.frexp(scale)[1] - 1
+    m, e = _pair(coef, float(np.dot(t, t)))
+    return _pair_float((m, e + 2 * k))
+
+
+def _scaled_sum_abs(flat: np.ndarray, coef: float) -> float:
+    """``coef`` times :math:`\\sum_i |w_i|`, ``inf`` only if that value itself overflows.
+
+    The blocked BLAS sum is exact enough everywhere (sums of non-negative numbers do not
+    lose subnormals); only when it overflows (float32 blocks of entries near 3e38, or a
+    float64 sum past 1.8e308) is it recomputed scaled by a power of two.
+    """
+    total = _sum_abs(flat)
+    if math.isfinite(total):
+        return coef * total
+    if not np.isfinite(flat).all():
+        return math.nan
+    if coef == 0.0:
+        return 0.0
+    a = np.abs(flat.astype(np.float64))
+    scale = float(_pow2_scale(a.max()))
+    m, e = _pair(coef, float(np.sum(a / scale)))
+    return _pair_float((m, e + math.frexp(scale)[1] - 1))
+
+
+# -- blocked elementwise kernels ---------------------------------------------------------
+# grad and prox read w once and write an array of its size. Done as several NumPy calls
+# over the whole array, each call is a pass over memory (np.sign(w) * lam: two passes and
+# a temporary); done block by block, the block stays in the core's cache between the calls
+# and memory sees one read of w and one write of the result, like w * c, the floor. The
+# finiteness check rides along: the sum of squares of each block, while it is in cache.
+
+#: Bytes per block of the elementwise kernels: input, output and one scratch block
+#: together fit a 1 MiB L2 cache.
+_KERNEL_BYTES = 1 << 18
+_scratch = threading.local()
+
+
+def _scratch_block(dtype: np.dtype, n: int) -> np.ndarray:
+    buf = getattr(_scratch, dtype.name, None)
+    if buf is None or buf.size < n:
+        buf = np.empty(max(n, _KERNEL_BYTES // dtype.itemsize), dtype=dtype)
+        setattr(_scratch, dtype.name, buf)
+    return buf[:n]
+
+
+def _check_out(out: Any, like: np.ndarray) -> np.ndarray:
+    if out is None:
+        return np.empty(like.shape, dtype=like.dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a NumPy array; got {type(out).__name__}")
+    if out.shape != like.shape or out.dtype != like.dtype:
+        raise ValueError(
+            f"out must have the shape and dtype of the input, {like.shape} {like.dtype}; "
+            f"got {out.shape} {out.dtype}"
+        )
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("out must be a writeable C-contiguous array")
+    if out is not like and np.shares_memory(out, like):
+        raise ValueError("out must be the input itself or not overlap it")
+    return out
+
+
+def _map_blocks(
+    w: np.ndarray, out: np.ndarray, name: str, kernel: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+) -> np.ndarray:
+    """``kernel(block_of_w, block_of_out, scratch)`` over cache-sized blocks; ``w`` is
+    checked for NaN/Inf block by block (``ValueError`` naming ``name``; the blocks before
+    the bad one are then already written). ``out`` may be ``w`` itself (in place)."""
+    src = w.reshape(-1)
+    dst = out.reshape(-1)
+    n = src.size
+    step = _KERNEL_BYTES // w.dtype.itemsize
+    scratch = _scratch_block(w.dtype, min(n, step))
+    with np.errstate(over="ignore"):  # an overflow to inf is the right answer there
+        for start in range(0, n, step):
+            b = src[start : start + step]
+            o = dst[start : start + step]
+            _finite_or_raise(b, name)
+            kernel(b, o, scratch[: b.size])
+    return out
+
+
 def _soft_threshold(v: np.ndarray, t: float) -> np.ndarray:
     """:math:`\\operatorname{sign}(v)\\max(|v| - t, 0)`, elementwise, in ``v``'s dtype.
 
     Written as :math:`v - \\operatorname{clip}(v, -t, t)`: entries with :math:`|v_i| \\le t`
-    become an exact (positive) zero, the others move by exactly :math:`t`.
+    become an exact (positive) zero, the others move by :math:`t` (rounded to ``v``'s
+    dtype; a ``t`` above its largest float is ``inf`` and zeroes everything).
     """
-    tt = v.dtype.type(t)
+    with np.errstate(over="ignore"):
+        tt = v.dtype.type(t)
     out = np.clip(v, -tt, tt)
-    # in place: `v - np.clip(...)` as one expression runs ~20x slower on large arrays here
-    # (a second large temporary, freshly page-faulted), for the same result
     return np.subtract(v, out, out=out)
 
 
@@ -150,7 +311,9 @@ class _ConfigEquality:
 class Penalty(_ConfigEquality):
     """Base class of the penalties: validation of ``w``, ``v`` and ``step``, and the common API.
 
-    Subclasses implement ``_value(w)``, ``_grad(w)`` and ``_prox(v, t)`` on validated arrays.
+    Subclasses implement ``_value(w)``, ``_grad(w, out)`` and ``_prox(v, t, out)`` on
+    validated arrays; ``_grad`` and ``_prox`` also check their input for NaN/Inf (in the
+    same pass as the computation) and write into ``out``.
     """
 
     lam: float
@@ -171,23 +334,31 @@ class Penalty(_ConfigEquality):
             value = math.inf
         return arr.dtype.type(value)
 
-    def grad(self, w: Any) -> np.ndarray:
-        """Gradient of the penalty at ``w`` (minimum-norm subgradient at kinks), same shape and dtype."""
-        arr = self._check_w(w, "w")
-        return self._grad(arr)
+    def grad(self, w: Any, *, out: np.ndarray | None = None) -> np.ndarray:
+        """Gradient of the penalty at ``w`` (minimum-norm subgradient at kinks), same shape and dtype.
 
-    def prox(self, v: Any, step: float) -> np.ndarray:
+        ``out``: an array of ``w``'s shape and dtype (C-contiguous) to write the result
+        into and return, instead of a new one; it may be ``w`` itself. In a training loop
+        this saves allocating (and page-faulting) a fresh array every step.
+        """
+        arr = self._check_w(w, "w", check_finite=False)
+        return self._grad(arr, _check_out(out, arr))
+
+    def prox(self, v: Any, step: float, *, out: np.ndarray | None = None) -> np.ndarray:
         """Proximal operator :math:`\\arg\\min_w \\Omega(w) + \\|w - v\\|_2^2 / (2\\,\\mathrm{step})`.
 
         ``step`` must be finite and ``>= 0``; ``step = 0`` gives ``v`` unchanged (a copy),
         the limit of the prox as the step goes to zero (the last step of a learning-rate
-        schedule that decays to zero).
+        schedule that decays to zero). ``out``: as in :meth:`grad`; ``out=v`` updates
+        ``v`` in place (``w = pen.prox(w, lr, out=w)``).
         """
         t = check_step(step)
-        arr = self._check_w(v, "v")
+        arr = self._check_w(v, "v", check_finite=False)
+        dst = _check_out(out, arr)
         if t == 0.0:
-            return arr.copy()
-        return self._prox(arr, t)
+            _map_blocks(arr, dst, "v", _copy_kernel)
+            return dst
+        return self._prox(arr, t, dst)
 
     # -- helpers ----------------------------------------------------------------------
     def _tensor_hint(self) -> str:
@@ -201,6 +372,8 @@ class Penalty(_ConfigEquality):
 
     def _check_w(self, w: Any, name: str, check_finite: bool = True) -> np.ndarray:
         arr = as_float_array(w, name, check_finite=False, tensor_hint=self._tensor_hint)
+        if not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr)
         if check_finite:
             # one BLAS pass and no temporary: a NaN/Inf entry makes the sum of squares non-finite
             if not math.isfinite(_sum_sq(arr.reshape(-1))):
@@ -215,11 +388,44 @@ class Penalty(_ConfigEquality):
     def _value(self, w: np.ndarray) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _grad(self, w: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+    def _grad(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _prox(self, v: np.ndarray, t: float) -> np.ndarray:  # pragma: no cover - abstract
+    def _prox(self, v: np.ndarray, t: float, out: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _copy_kernel(b: np.ndarray, o: np.ndarray, tmp: np.ndarray) -> None:
+    if o is not b:
+        np.copyto(o, b)
+
+
+def _sign_times(w: np.ndarray, a: float, out: np.ndarray, name: str) -> np.ndarray:
+    """``a * sign(w)`` (0 where ``w == 0``) into ``out``, ``a`` rounded once to the dtype."""
+    with np.errstate(over="ignore"):
+        ad = w.dtype.type(a)
+    if math.isinf(ad):  # a above the dtype's largest float: +-inf, but still 0 at w == 0
+        _map_blocks(w, out, name, lambda b, o, tmp: np.sign(b, out=o))
+        with np.errstate(invalid="ignore"):
+            np.multiply(out, ad, out=out, where=out != 0)
+        return out
+
+    def kernel(b: np.ndarray, o: np.ndarray, tmp: np.ndarray) -> None:
+        np.sign(b, out=o)
+        np.multiply(o, ad, out=o)
+
+    return _map_blocks(w, out, name, kernel)
+
+
+def _times(w: np.ndarray, p: Pair, out: np.ndarray, name: str) -> np.ndarray:
+    """``w * c`` into ``out`` for the factor ``c = m * 2**e``, over the whole range."""
+    c = _pair_float(p)
+    if _is_normal(c, w.dtype):
+        cd = w.dtype.type(c)
+        return _map_blocks(w, out, name, lambda b, o, tmp: np.multiply(b, cd, out=o))
+    _map_blocks(w, out, name, _copy_kernel)
+    out[...] = _scale_exact(out, p)
+    return out
 
 
 def _check_lam(lam: Any) -> float:
@@ -248,15 +454,20 @@ class L1(Penalty):
         self.lam = _check_lam(lam)
 
     def _value(self, w: np.ndarray) -> float:
-        return self.lam * _sum_abs(w.reshape(-1))
+        return _scaled_sum_abs(w.reshape(-1), self.lam)
 
-    def _grad(self, w: np.ndarray) -> np.ndarray:
-        g = np.sign(w)
-        g *= w.dtype.type(self.lam)
-        return g
+    def _grad(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return _sign_times(w, self.lam, out, "w")
 
-    def _prox(self, v: np.ndarray, t: float) -> np.ndarray:
-        return _soft_threshold(v, t * self.lam)
+    def _prox(self, v: np.ndarray, t: float, out: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            tau = v.dtype.type(_pair_float(_pair(t, self.lam)))
+
+        def kernel(b: np.ndarray, o: np.ndarray, tmp: np.ndarray) -> None:
+            np.clip(b, -tau, tau, out=tmp)
+            np.subtract(b, tmp, out=o)
+
+        return _map_blocks(v, out, "v", kernel)
 
 
 class L2(Penalty):
@@ -267,7 +478,10 @@ class L2(Penalty):
     * prox: :math:`v / (1 + t\lambda)`.
 
     The factor :math:`\frac12` makes the gradient :math:`\lambda w`. Keras's
-    ``regularizers.L2(l2)`` is :math:`l_2\sum w^2`, i.e. ``L2(2 * l2)`` here.
+    ``regularizers.L2(l2)`` is :math:`l_2\sum w^2`, i.e. ``L2(2 * l2)`` here. The value
+    is ``inf`` only where it exceeds the largest float of ``w``'s dtype (``L2(1.0)`` at
+    ``[1e308]``); where only the intermediate :math:`\sum w_i^2` would overflow or
+    underflow, the result is still right.
 
     Example
     -------
@@ -283,11 +497,11 @@ class L2(Penalty):
     def _value(self, w: np.ndarray) -> float:
         return _scaled_sum_sq(w.reshape(-1), 0.5 * self.lam)
 
-    def _grad(self, w: np.ndarray) -> np.ndarray:
-        return w * w.dtype.type(self.lam)
+    def _grad(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return _times(w, _pair(self.lam), out, "w")
 
-    def _prox(self, v: np.ndarray, t: float) -> np.ndarray:
-        return v / v.dtype.type(1.0 + t * self.lam)
+    def _prox(self, v: np.ndarray, t: float, out: np.ndarray) -> np.ndarray:
+        return _times(v, _reciprocal(_one_plus(_pair(t, self.lam))), out, "v")
 
 
 class ElasticNet(Penalty):
@@ -297,7 +511,8 @@ class ElasticNet(Penalty):
 
         \Omega(w) = \lambda\Big(r\,\|w\|_1 + \frac{1 - r}{2}\|w\|_2^2\Big), \qquad r = \texttt{l1\_ratio} \in [0, 1].
 
-    ``r = 1`` is :class:`L1`, ``r = 0`` is :class:`L2`. Prox:
+    ``r = 1`` is :class:`L1`, ``r = 0`` is :class:`L2`. Gradient
+    :math:`\lambda r\,\operatorname{sign}(w) + \lambda(1 - r)\,w`; prox
     :math:`\operatorname{soft}(v, t\lambda r) / (1 + t\lambda(1 - r))`.
     ``ElasticNet(a, r)`` is scikit-learn's ``ElasticNet(alpha=a, l1_ratio=r)``.
 
@@ -318,17 +533,49 @@ class ElasticNet(Penalty):
     def _value(self, w: np.ndarray) -> float:
         flat = w.reshape(-1)
         r = self.l1_ratio
-        return self.lam * r * _sum_abs(flat) + _scaled_sum_sq(flat, 0.5 * (1.0 - r) * self.lam)
+        return _scaled_sum_abs(flat, self.lam * r) + _scaled_sum_sq(flat, 0.5 * (1.0 - r) * self.lam)
 
-    def _grad(self, w: np.ndarray) -> np.ndarray:
-        r = w.dtype.type(self.l1_ratio)
-        return w.dtype.type(self.lam) * (r * np.sign(w) + (1 - r) * w)
-
-    def _prox(self, v: np.ndarray, t: float) -> np.ndarray:
+    def _grad(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
         r = self.l1_ratio
-        out = _soft_threshold(v, t * self.lam * r)
-        out /= v.dtype.type(1.0 + t * self.lam * (1.0 - r))
-        return out
+        a = _pair_float(_pair(self.lam, r))
+        smooth = _pair(self.lam, 1.0 - r)
+        c = _pair_float(smooth)
+        with np.errstate(over="ignore"):
+            ad = w.dtype.type(a)
+        if not (_is_normal(c, w.dtype) and math.isfinite(ad)):
+            part = _times(w, smooth, np.empty_like(w), "w")
+            _sign_times(w, a, out, "w")
+            with np.errstate(over="ignore"):
+                out += part
+            return out
+        cd = w.dtype.type(c)
+
+        def kernel(b: np.ndarray, o: np.ndarray, tmp: np.ndarray) -> None:
+            np.multiply(b, cd, out=tmp)
+            np.sign(b, out=o)
+            np.multiply(o, ad, out=o)
+            np.add(o, tmp, out=o)
+
+        return _map_blocks(w, out, "w", kernel)
+
+    def _prox(self, v: np.ndarray, t: float, out: np.ndarray) -> np.ndarray:
+        r = self.l1_ratio
+        with np.errstate(over="ignore"):
+            tau = v.dtype.type(_pair_float(_pair(t, self.lam, r)))
+        shrink = _reciprocal(_one_plus(_pair(t, self.lam, 1.0 - r)))
+        c = _pair_float(shrink)
+        if not _is_normal(c, v.dtype):
+            _map_blocks(v, out, "v", lambda b, o, tmp: np.subtract(b, np.clip(b, -tau, tau, out=tmp), out=o))
+            out[...] = _scale_exact(out, shrink)
+            return out
+        cd = v.dtype.type(c)
+
+        def kernel(b: np.ndarray, o: np.ndarray, tmp: np.ndarray) -> None:
+            np.clip(b, -tau, tau, out=tmp)
+            np.subtract(b, tmp, out=o)
+            np.multiply(o, cd, out=o)
+
+        return _map_blocks(v, out, "v", kernel)
 
 
 class GroupLasso(Penalty):
@@ -344,6 +591,10 @@ class GroupLasso(Penalty):
       (the minimum-norm subgradient),
     * prox: block soft-thresholding :math:`v_g \max(0, 1 - t\lambda\sqrt{|g|}/\|v_g\|_2)`,
       which zeroes whole groups at once.
+
+    Each group's norm is kept as :math:`s_g \rho_g` with :math:`s_g` a power of two and
+    :math:`\rho_g \in [1, 2\sqrt{|g|})`, so that neither a group of huge nor one of tiny
+    weights overflows or underflows anywhere in the computation.
 
     Example
     -------
@@ -368,7 +619,7 @@ class GroupLasso(Penalty):
         return {"lam": self.lam, "groups": [list(g) for g in self.groups]}
 
     def _check_w(self, w: Any, name: str, check_finite: bool = True) -> np.ndarray:
-        arr = as_float_array(w, name, ndim=1, check_finite=check_finite, tensor_hint=self._tensor_hint)
+        arr = as_float_array(w, name, ndim=1, check_finite=False, tensor_hint=self._tensor_hint)
         n = arr.shape[0]
         if n < self.n_features:
             raise ValueError(f"groups index {self.n_features - 1} is out of range for {name} of length {n}")
@@ -376,37 +627,56 @@ class GroupLasso(Penalty):
             raise ValueError(f"groups must cover every coefficient of {name}; they cover {self.n_features} of {n}")
         return arr
 
-    def _group_norms(self, w: np.ndarray) -> np.ndarray:
-        """:math:`\\|w_g\\|_2` for every group, in float64, each group scaled by its own
-        largest magnitude (a power of two) so that neither huge nor tiny groups are lost."""
-        grouped = np.abs(w[self._order].astype(np.float64))
-        scale = _pow2_scale(np.maximum.reduceat(grouped, self._starts))
+    def _grouped(self, w: np.ndarray, name: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``w`` in group order (float64), and each group's norm as ``scale * rho``: ``scale``
+        the largest power of two not above the group's largest magnitude (1 for a zero
+        group), ``rho`` in [1, 2 sqrt|g|) (0 for a zero group). Exact but for the rounding of
+        the squares, their sum and the root."""
+        grouped = w[self._order].astype(np.float64)
+        if name is not None:
+            _finite_or_raise(grouped, name)
+        scale = _pow2_scale(np.maximum.reduceat(np.abs(grouped), self._starts))
         t = grouped / np.repeat(scale, self._sizes)
-        return scale * np.sqrt(np.add.reduceat(t * t, self._starts))
+        rho = np.sqrt(np.add.reduceat(t * t, self._starts))
+        return grouped, scale, rho
 
     def _value(self, w: np.ndarray) -> float:
-        with np.errstate(over="ignore", invalid="ignore"):
-            return self.lam * float(np.dot(self._weights, self._group_norms(w)))
+        if not np.isfinite(w).all():
+            return math.nan
+        _, scale, rho = self._grouped(w, None)
+        if not rho.any():
+            return 0.0
+        top = float(scale[rho > 0].max())
+        # lam * sum_g sqrt|g| s_g rho_g = lam * top * sum_g sqrt|g| rho_g (s_g / top)
+        inner = float(np.dot(self._weights * rho, np.where(rho > 0, scale, 0.0) / top))
+        m, e = _pair(self.lam, inner)
+        return _pair_float((m, e + math.frexp(top)[1] - 1))
 
-    def _scale_groups(self, w: np.ndarray, factors: np.ndarray) -> np.ndarray:
-        out = np.empty_like(w)
-        out[self._order] = w[self._order] * np.repeat(factors, self._sizes).astype(w.dtype)
+    def _scatter(self, values: np.ndarray, out: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            out[self._order] = values.astype(out.dtype)
         return out
 
-    def _grad(self, w: np.ndarray) -> np.ndarray:
-        # the unit direction w_g / ||w_g|| first, then the constant: lam * sqrt|g| / ||w_g||
-        # would overflow for a group of tiny weights (4 / 2.2e-308 is inf)
-        norms = self._group_norms(w)
-        safe = np.repeat(np.where(norms > 0, norms, 1.0), self._sizes)
-        out = np.empty_like(w)
-        out[self._order] = w[self._order] / safe * np.repeat(self.lam * self._weights, self._sizes)
-        return out
+    def _grad(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+        # the unit direction w_g / ||w_g|| = (w_g / s_g) / rho_g first, then the constant
+        # lam * sqrt|g|: neither step can overflow or underflow unless the result does
+        grouped, scale, rho = self._grouped(w, "w")
+        unit = (grouped / np.repeat(scale, self._sizes)) / np.repeat(np.where(rho > 0, rho, 1.0), self._sizes)
+        with np.errstate(over="ignore"):
+            values = self.lam * (unit * np.repeat(self._weights, self._sizes))
+        return self._scatter(values, out)
 
-    def _prox(self, v: np.ndarray, t: float) -> np.ndarray:
-        norms = self._group_norms(v)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            factors = np.where(norms > 0, np.maximum(0.0, 1.0 - t * self.lam * self._weights / norms), 0.0)
-        return self._scale_groups(v, factors)
+    def _prox(self, v: np.ndarray, t: float, out: np.ndarray) -> np.ndarray:
+        grouped, scale, rho = self._grouped(v, "v")
+        # ratio_g = t lam sqrt|g| / (s_g rho_g), multiplied as mantissas and exponents
+        m, e = _pair(t, self.lam)
+        nz = rho > 0
+        mant = m * self._weights / np.where(nz, rho, 1.0)
+        exps = e - (np.frexp(scale)[1].astype(np.int64) - 1)
+        with np.errstate(over="ignore"):
+            ratio = np.ldexp(mant, np.clip(exps, -2500, 2500).astype(np.int32))
+        factors = np.where(nz, np.maximum(0.0, 1.0 - ratio), 0.0)
+        return self._scatter(grouped * np.repeat(factors, self._sizes), out)
 
 
 def _check_groups(groups: Any) -> tuple[tuple[int, ...], ...]:

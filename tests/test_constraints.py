@@ -144,3 +144,48 @@ def test_config_and_repr():
 def test_bad_arguments(kwargs, W, exc, match):
     with pytest.raises(exc, match=match):
         MaxNorm(**kwargs).project(W if W is not None else np.ones((2, 2)))
+
+
+# -- the whole floating-point range (issue 10, item 1) ----------------------------------------
+
+from fractions import Fraction  # noqa: E402
+
+from _exact import assert_close, clustered_vectors, magnitudes  # noqa: E402
+from _exact import sqrt as exact_sqrt  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), c=st.one_of(st.just(1.0), magnitudes(np.float64)))
+def test_projection_over_the_whole_range_against_exact_arithmetic(dtype, data, c):
+    """Columns clustered at any exponent of the dtype, c anywhere in float64's range: the
+    result is feasible (its computed column norms <= c), columns inside the ball are left
+    exactly as they are, and every entry is within a few ulps of the exact projection
+    w_j * min(1, c / ||w_j||)."""
+    x = data.draw(clustered_vectors(dtype, max_size=12))
+    cols = data.draw(st.sampled_from([k for k in (1, 2, 3) if x.size % k == 0]))
+    W = x.reshape(-1, cols)
+    P = MaxNorm(c).project(W)
+    assert P.dtype == dtype and P.shape == W.shape
+    assert np.isfinite(P).all()
+    assert (MaxNorm(c).norms(P) <= c).all()
+    C = Fraction(c)
+    for j in range(cols):
+        col = [Fraction(float(v)) for v in W[:, j]]
+        nrm = exact_sqrt(sum(v * v for v in col))
+        if nrm <= C:
+            np.testing.assert_array_equal(P[:, j], W[:, j])
+            continue
+        for i, v in enumerate(col):
+            assert_close(P[i, j], v * C / nrm, dtype, ulps=W.shape[0] + 8, scale=C,
+                         what=f"P[{i},{j}], c={c}, W={W.tolist()}")
+
+
+def test_projection_examples_of_the_issue():
+    """Issue 10: at 1e308 MaxNorm(1.0).project returned an infeasible matrix."""
+    W = np.array([[1e308, 1e308], [1e308, 0.0]])
+    P = MaxNorm(1.0).project(W)
+    np.testing.assert_allclose(P, [[np.sqrt(0.5), 1.0], [np.sqrt(0.5), 0.0]], rtol=1e-15)
+    f32 = np.float32
+    P32 = MaxNorm(1e-30).project(np.array([[3e30], [4e30]], f32))  # c / ||w|| = 2e-61 is below float32's range
+    np.testing.assert_allclose(P32[:, 0], [6e-31, 8e-31], rtol=1e-6)

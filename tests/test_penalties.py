@@ -316,3 +316,100 @@ def test_group_lasso_shape_mismatch():
         pen.grad(np.ones(4))
     with pytest.raises(ValueError, match="must be 1-dimensional"):
         pen(np.ones((3, 1)))
+
+
+# -- the whole floating-point range (issue 10, item 1) ----------------------------------------
+# Every value, gradient and prox, in float32 and float64, for weights clustered at any binary
+# exponent from the subnormals to finfo.max and lam, step anywhere in float64's range, against
+# exact rational arithmetic (square roots to 80 digits): right to a few ulps, or inf exactly
+# where the true value is not representable.
+
+from fractions import Fraction  # noqa: E402
+
+from _exact import assert_close, clustered_vectors, magnitudes, sqrt  # noqa: E402
+
+F = Fraction
+RANGE_DTYPES = [np.float32, np.float64]
+scalars = st.one_of(st.just(0.0), st.just(1.0), magnitudes(np.float64))
+pos_scalars = st.one_of(st.just(1.0), magnitudes(np.float64))
+l1_ratios = st.sampled_from([0.0, 1e-300, 0.3, 0.5, 1.0 - 1e-16, 1.0])
+
+
+def _groups_for(n: int, seed: int) -> list[list[int]]:
+    labels = np.random.default_rng(seed).integers(0, max(1, n // 2), n)
+    return [np.flatnonzero(labels == g).tolist() for g in np.unique(labels)]
+
+
+def _exact_grad_prox(pen, w, t):
+    """Exact gradient and prox (lists of Fractions) and a per-entry error scale for the prox."""
+    lam = F(pen.lam)
+    x = [F(float(v)) for v in w]
+    sgn = [(v > 0) - (v < 0) for v in x]
+    if isinstance(pen, nr.GroupLasso):
+        grad, prox, scale = [F(0)] * len(x), [F(0)] * len(x), [F(0)] * len(x)
+        for g in pen.groups:
+            nrm = sqrt(sum(x[i] ** 2 for i in g))
+            ratio = t * lam * sqrt(len(g)) / nrm if nrm else None
+            for i in g:
+                grad[i] = lam * sqrt(len(g)) * x[i] / nrm if nrm else F(0)
+                prox[i] = x[i] * max(F(0), 1 - ratio) if nrm else F(0)
+                scale[i] = abs(x[i]) * (1 + (ratio if ratio is not None and ratio < 2 else 0))
+        return grad, prox, scale
+    r = F(pen.l1_ratio) if isinstance(pen, nr.ElasticNet) else (F(1) if isinstance(pen, nr.L1) else F(0))
+    grad = [lam * (r * s + (1 - r) * v) for v, s in zip(x, sgn, strict=True)]
+    tau = t * lam * r
+    shrink = 1 + t * lam * (1 - r)
+    prox = [s * max(abs(v) - tau, F(0)) / shrink for v, s in zip(x, sgn, strict=True)]
+    scale = [(abs(v) + (tau if tau < 2 * abs(v) else 0)) / shrink for v in x]
+    return grad, prox, scale
+
+
+def _exact_value(pen, w):
+    lam = F(pen.lam)
+    x = [F(float(v)) for v in w]
+    if isinstance(pen, nr.GroupLasso):
+        return lam * sum(sqrt(len(g)) * sqrt(sum(x[i] ** 2 for i in g)) for g in pen.groups)
+    r = F(pen.l1_ratio) if isinstance(pen, nr.ElasticNet) else (F(1) if isinstance(pen, nr.L1) else F(0))
+    return lam * (r * sum(abs(v) for v in x) + (1 - r) / 2 * sum(v * v for v in x))
+
+
+@pytest.mark.parametrize("dtype", RANGE_DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("kind", ["L1", "L2", "ElasticNet", "GroupLasso"])
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), lam=scalars, step=pos_scalars, r=l1_ratios, seed=st.integers(0, 99))
+def test_value_grad_prox_over_the_whole_range_against_exact_arithmetic(dtype, kind, data, lam, step, r, seed):
+    w = data.draw(clustered_vectors(dtype))
+    pen = {"L1": lambda: nr.L1(lam), "L2": lambda: nr.L2(lam), "ElasticNet": lambda: nr.ElasticNet(lam, r),
+           "GroupLasso": lambda: nr.GroupLasso(lam, _groups_for(w.size, seed))}[kind]()
+    n = w.size
+    what = f"{pen!r} at w={w.tolist()}"
+    value = pen(w)
+    assert value.dtype == dtype
+    assert_close(value, _exact_value(pen, w), dtype, ulps=n + 8, what=f"value of {what}")
+    grad, prox, scale = _exact_grad_prox(pen, w, F(step))
+    g = pen.grad(w)
+    assert g.dtype == dtype and g.shape == w.shape
+    for i in range(n):
+        assert_close(g[i], grad[i], dtype, ulps=n + 8, what=f"grad[{i}] of {what}")
+    p = pen.prox(w, step)
+    assert p.dtype == dtype and p.shape == w.shape
+    for i in range(n):
+        assert_close(p[i], prox[i], dtype, ulps=n + 8, scale=scale[i], what=f"prox[{i}] (step {step}) of {what}")
+        assert abs(float(p[i])) <= abs(float(w[i]))  # every prox here shrinks towards 0
+
+
+def test_range_examples_of_the_issue():
+    """Issue 10: L2(1.0)([1e308]) was NaN (its docstring promises inf), GroupLasso's value at
+    [1e308, 1] NaN and its prox [0, 0]."""
+    assert nr.L2(1.0)(np.array([1e308])) == np.inf  # 0.5e616 is not a float64
+    assert nr.L2(1e-300)(np.array([1e308])) == pytest.approx(0.5e316 * 1e-300 * 1e-16 * 1e16, rel=1e-14)
+    gl = nr.GroupLasso(1.0, [[0, 1]])
+    w = np.array([1e308, 1.0])
+    assert gl(w) == pytest.approx(np.sqrt(2) * 1e308, rel=1e-14)
+    np.testing.assert_allclose(gl.prox(w, 1.0), [1e308 - np.sqrt(2), 1.0], rtol=1e-15)
+    np.testing.assert_allclose(gl.grad(w), [np.sqrt(2), np.sqrt(2) * 1e-308], rtol=1e-14)
+    f32 = np.float32
+    big = np.array([3e38, 3e38], f32)
+    assert nr.L1(0.1)(big) == pytest.approx(6e37, rel=1e-6)  # the float32 sum 6e38 overflows
+    assert nr.L2(1e30)(np.array([1e-30], f32)) == pytest.approx(0.5e-30, rel=1e-6)  # w**2 underflows
+    assert nr.L2(1e-50).grad(np.array([1e30], f32))[0] == pytest.approx(1e-20, rel=1e-6)  # f32(1e-50) == 0
