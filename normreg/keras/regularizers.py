@@ -1,51 +1,15 @@
-r"""Norm penalties for Keras 3, in the book's convention (chapter 5).
+r"""Keras regularizers in the book's convention, and the variables they apply to.
 
-This is the only module of ``normreg`` that imports Keras (and through it a backend,
-usually TensorFlow). Everything is written with ``keras.ops``, so it runs on every
-Keras 3 backend. It offers four things:
-
-* **Regularizers** :class:`L1`, :class:`L2`, :class:`ElasticNet`, :class:`GroupLasso`:
-  ``keras.regularizers.Regularizer`` subclasses for ``kernel_regularizer=...``, with the
-  same constants as the NumPy core (:class:`normreg.L2` is :math:`\frac{\lambda}{2}\|w\|_2^2`;
-  Keras's own ``regularizers.L2(l2)`` is :math:`l_2\|w\|_2^2`, without the :math:`\frac12`).
-  They are registered as serializable, so a model that uses them survives
-  ``model.save`` / ``keras.models.load_model`` without ``custom_objects``, **provided
-  ``normreg.keras`` has been imported** in the process that loads it (the import
-  registers the classes under the names ``normreg>L1``, ...). Without the import Keras
-  falls back to its own ``L2``/``L1`` and fails with ``L2.__init__() got an unexpected
-  keyword argument 'lam'``. Each also has ``prox(v, step)``.
-* :func:`penalized_variables` and :func:`penalty_loss`: the total penalty of a model's
-  weights (kernels and embeddings, not biases or normalization parameters) as one
-  expression that reads each weight once, for a custom ``GradientTape`` loop.
-* :class:`ProximalCallback` and :func:`prox_step`: proximal training. After each
-  optimizer step the weights go through the penalty's proximal operator, so L1 and
-  group lasso produce *exact* zeros, which a penalty added to the loss never does.
-* :func:`as_regularizer`, :func:`to_keras`: conversions between these classes, the NumPy
-  core's penalties and Keras's built-in ``L1``/``L2``/``L1L2``, through
-  :mod:`normreg.conventions`.
-
-With :math:`m` samples and a per-sample loss :math:`\ell`, Keras's ``fit`` minimizes
-
-.. math::
-
-    J(W, b) = \frac{1}{m}\sum_{i=1}^m \ell\big(f_{W,b}(x_i), y_i\big) + \sum_{\text{kernels } W_k} \Omega(W_k),
-
-the book's objective: the data term is a mean, the penalty is added once, biases are not penalized.
-
-Example
--------
->>> import keras
->>> from normreg.keras import L2
->>> layer = keras.layers.Dense(2, kernel_initializer="ones", kernel_regularizer=L2(0.1))
->>> layer.build((None, 3))
->>> round(float(sum(layer.losses)), 6)       # 0.1/2 * (6 entries of 1)
-0.3
+:class:`L1`, :class:`L2`, :class:`ElasticNet` and :class:`GroupLasso` are
+``keras.regularizers.Regularizer`` subclasses with the NumPy core's constants, a ``prox``
+and ``to_numpy``; :func:`penalized_variables` says which variables of a model a weight
+penalty applies to, :func:`penalty_loss` sums a penalty over them for a custom loop.
+Import them from :mod:`normreg.keras`.
 """
 
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,10 +17,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import conventions
-from . import penalties as _core
-from ._validation import check_scalar
-from .penalties import _check_groups, _ConfigEquality
+from .. import conventions
+from .. import penalties as _core
+from .._validation import check_scalar
+from ..penalties import _check_groups, _ConfigEquality
 
 __all__ = [
     "L1",
@@ -68,8 +32,7 @@ __all__ = [
     "to_keras",
     "penalized_variables",
     "penalty_loss",
-    "prox_step",
-    "ProximalCallback",
+    "batchnorm_scales",
 ]
 
 _PACKAGE = "normreg"
@@ -189,7 +152,8 @@ class L1(Regularizer):
     Equal to Keras's ``regularizers.L1(l1=lam)``. Prox: soft-thresholding
     :math:`\operatorname{sign}(v)\max(|v| - t\lambda, 0)`. The gradient that ``GradientTape``
     takes is :math:`\lambda\operatorname{sign}(w)`, 0 at :math:`w_i = 0`; gradient steps on it
-    hover around zero but do not land on it: use :class:`ProximalCallback` for exact zeros.
+    hover around zero but do not land on it: train with
+    :class:`ProximalOptimizer` for exact zeros.
 
     Loading a saved model that uses it needs ``import normreg.keras`` first (see :class:`Regularizer`).
 
@@ -304,6 +268,12 @@ class GroupLasso(Regularizer):
       ``axis=-1`` output filters (channel pruning).
     * ``Embedding`` table, shape ``(vocabulary, dim)``, ``axis=0``: one group per token.
 
+    ``groups=None`` makes every index along ``axis`` its own group, whatever the size of
+    that axis, so that one penalty serves every layer of a network:
+    ``GroupLasso(lam, axis=-1)`` is a group per unit of each ``Dense`` kernel and a group
+    per filter of each ``Conv2D`` kernel (Wen et al., 2016's filter-wise sparsity), which
+    :func:`prune_zero_units` then removes.
+
     For a 1-D weight vector and ``axis=0`` this is exactly :class:`normreg.GroupLasso`
     (``to_numpy()``). Gradient at a zero group: 0 (the minimum-norm subgradient), not NaN.
     Prox: block soft-thresholding :math:`W_g\max(0, 1 - t\lambda\sqrt{|g|}/\|W_g\|_2)`, which
@@ -321,10 +291,18 @@ class GroupLasso(Regularizer):
     9.0711
     """
 
-    def __init__(self, lam: float, groups: Sequence[Sequence[int]], axis: int = 0) -> None:
+    def __init__(
+        self, lam: float, groups: Sequence[Sequence[int]] | Sequence[int] | None = None, axis: int = 0
+    ) -> None:
         self.lam = check_scalar(lam, "lam", low=0.0)
-        self.groups = _check_groups(groups)
         self.axis = int(check_scalar(axis, "axis", integer=True))
+        if groups is None:
+            self.groups = None
+            self.n_indices = None
+            self._segment_ids = None
+            self._sizes = None
+            return
+        self.groups = _check_groups(groups)
         self.n_indices = sum(len(g) for g in self.groups)
         seg = np.empty(self.n_indices, dtype="int32")
         for k, g in enumerate(self.groups):
@@ -333,7 +311,8 @@ class GroupLasso(Regularizer):
         self._sizes = np.array([len(g) for g in self.groups], dtype="float64")
 
     def get_config(self) -> dict[str, Any]:
-        return {"lam": self.lam, "groups": [list(g) for g in self.groups], "axis": self.axis}
+        groups = None if self.groups is None else [list(g) for g in self.groups]
+        return {"lam": self.lam, "groups": groups, "axis": self.axis}
 
     def to_numpy(self, shape: Sequence[int] | None = None) -> _core.GroupLasso:
         """The same penalty as a NumPy core :class:`normreg.GroupLasso`, which acts on 1-D arrays.
@@ -355,6 +334,8 @@ class GroupLasso(Regularizer):
         (((0, 2), (1, 3)), True)
         """
         if shape is None:
+            if self.groups is None:
+                raise ValueError("GroupLasso(groups=None).to_numpy needs the weight's shape: to_numpy(W.shape)")
             return _core.GroupLasso(self.lam, self.groups)
         if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
             raise TypeError(f"shape must be a tuple of ints (e.g. W.shape); got {shape!r}")
@@ -363,13 +344,14 @@ class GroupLasso(Regularizer):
         axis = self.axis + ndim if self.axis < 0 else self.axis
         if not 0 <= axis < ndim:
             raise ValueError(f"axis {self.axis} is out of range for a weight of shape {dims}")
-        if dims[axis] != self.n_indices:
+        groups_along = self.groups if self.groups is not None else [[j] for j in range(dims[axis])]
+        if self.n_indices is not None and dims[axis] != self.n_indices:
             raise ValueError(
                 f"groups cover {self.n_indices} indices along axis {self.axis}, but shape {dims} has "
                 f"{dims[axis]} there"
             )
         flat = np.arange(int(np.prod(dims))).reshape(dims)
-        groups = [np.take(flat, list(g), axis=axis).ravel().tolist() for g in self.groups]
+        groups = [np.take(flat, list(g), axis=axis).ravel().tolist() for g in groups_along]
         return _core.GroupLasso(self.lam, [sorted(g) for g in groups])
 
     def _rows(self, x: Any) -> tuple[Any, int, int]:
@@ -379,7 +361,7 @@ class GroupLasso(Regularizer):
         if not 0 <= axis < ndim:
             raise ValueError(f"axis {self.axis} is out of range for a weight of shape {tuple(x.shape)}")
         n = x.shape[axis]
-        if n != self.n_indices:
+        if self.n_indices is not None and n != self.n_indices:
             raise ValueError(
                 f"groups cover {self.n_indices} indices along axis {self.axis}, but the weight of shape "
                 f"{tuple(x.shape)} has {n} there"
@@ -393,15 +375,21 @@ class GroupLasso(Regularizer):
         first (as in the NumPy core) so that squares neither overflow nor underflow:
         :math:`s_g\sqrt{\sum (w/s_g)^2}`. :math:`s_g` is held constant for the gradient, which is
         then exactly :math:`w_g/\|w_g\|_2`."""
+        row_max = ops.max(ops.abs(rows), axis=1)
+        if self._segment_ids is None:  # one group per row
+            scale = ops.stop_gradient(ops.where(ops.greater(row_max, 0), row_max, ops.ones_like(row_max)))
+            return scale * _safe_sqrt(ops.sum(ops.square(rows / ops.expand_dims(scale, 1)), axis=1))
         seg = ops.convert_to_tensor(self._segment_ids)
         n_groups = len(self.groups)
-        group_max = ops.segment_max(ops.max(ops.abs(rows), axis=1), seg, num_segments=n_groups)
+        group_max = ops.segment_max(row_max, seg, num_segments=n_groups)
         scale = ops.stop_gradient(ops.where(ops.greater(group_max, 0), group_max, ops.ones_like(group_max)))
         scaled = rows / ops.expand_dims(ops.take(scale, seg), 1)
         group_sq = ops.segment_sum(ops.sum(ops.square(scaled), axis=1), seg, num_segments=n_groups)
         return scale * _safe_sqrt(group_sq)
 
     def _weights(self, x: Any, k: int) -> Any:
+        if self._sizes is None:
+            return ops.convert_to_tensor(np.sqrt(float(k)), dtype=x.dtype)
         return ops.cast(np.sqrt(self._sizes * k), x.dtype)
 
     def _value(self, x: Any) -> Any:
@@ -415,7 +403,9 @@ class GroupLasso(Regularizer):
         safe = ops.where(positive, norms, ops.ones_like(norms))
         shrink = ops.maximum(1.0 - t * self._coef(v, self.lam) * self._weights(v, k) / safe, 0.0)
         factors = ops.where(positive, shrink, ops.zeros_like(shrink))
-        out = rows * ops.expand_dims(ops.take(factors, ops.convert_to_tensor(self._segment_ids)), 1)
+        if self._segment_ids is not None:
+            factors = ops.take(factors, ops.convert_to_tensor(self._segment_ids))
+        out = rows * ops.expand_dims(factors, 1)
         moved_shape = (v.shape[axis],) + tuple(d for i, d in enumerate(v.shape) if i != axis)
         out = ops.reshape(out, moved_shape)
         return ops.moveaxis(out, 0, axis) if axis != 0 else out
@@ -569,6 +559,34 @@ def penalized_variables(model: Any, include: Callable[[Any], bool] | Sequence[An
     return list(include)
 
 
+def batchnorm_scales(model: Any) -> list[Any]:
+    r"""The scales :math:`\gamma` of every ``BatchNormalization`` layer of ``model`` (with ``scale=True``).
+
+    Network slimming (Liu et al., 2017) puts an L1 penalty on these: a channel whose
+    :math:`\gamma` is 0 outputs the constant :math:`\beta` whatever its input, and
+    :func:`prune_zero_units` removes it. Trained with :class:`ProximalOptimizer`, the
+    penalty's soft-thresholding sets :math:`\gamma` to exactly 0; a subgradient of L1 in the
+    loss only makes it small.
+
+    Example
+    -------
+    >>> import keras
+    >>> from normreg.keras import L1, ProximalOptimizer, batchnorm_scales
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8),
+    ...                           keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+    >>> [v.path.split("/")[-1] for v in batchnorm_scales(model)]
+    ['gamma']
+    >>> opt = ProximalOptimizer(keras.optimizers.SGD(0.1), L1(1e-3), include=batchnorm_scales(model))
+    """
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError(f"model must be a keras.Layer or keras.Model; got {type(model).__name__}")
+    return [
+        layer.gamma
+        for layer in _sublayers(model)
+        if isinstance(layer, keras.layers.BatchNormalization) and getattr(layer, "gamma", None) is not None
+    ]
+
+
 def _as_variables(model_or_variables: Any, name: str) -> list[Any]:
     if isinstance(model_or_variables, keras.layers.Layer):
         variables = penalized_variables(model_or_variables)
@@ -628,163 +646,3 @@ def penalty_loss(model_or_variables: Any, penalty: Any) -> Any:
     return terms[0] if len(terms) == 1 else ops.sum(ops.stack(terms))
 
 
-# --------------------------------------------------------------------------------------
-# proximal training
-# --------------------------------------------------------------------------------------
-def _innermost(optimizer: Any) -> Any:
-    """The optimizer that owns the learning rate (through wrappers such as ``LossScaleOptimizer``)."""
-    while hasattr(optimizer, "inner_optimizer"):
-        optimizer = optimizer.inner_optimizer
-    return optimizer
-
-
-def _update_learning_rate(optimizer: Any, done: bool = False) -> Any:
-    r"""The learning rate of an optimizer's update, as a tensor.
-
-    ``done=False``: of the update it is about to make (what ``optimizer.learning_rate`` says
-    before ``apply``). ``done=True``: of the update it has just made. Keras increments
-    ``iterations`` at the end of ``apply``, so after a step ``optimizer.learning_rate``
-    already gives the *next* step's rate under a schedule; this evaluates the schedule at
-    ``iterations - 1`` instead. A schedule that decays to zero gives 0 (a valid, identity prox).
-    """
-    opt = _innermost(optimizer)
-    lr = getattr(opt, "_learning_rate", None)
-    if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
-        it = opt._iterations
-        return lr(ops.subtract(it, 1) if done else it)
-    return ops.convert_to_tensor(opt.learning_rate)
-
-
-def prox_step(variables: Sequence[Any], penalty: Any, step: Any) -> None:
-    r"""Replace each variable :math:`W` by :math:`\operatorname{prox}_{t\Omega}(W)` in place, :math:`t` = ``step``.
-
-    After a gradient step of size :math:`t` on the *data* loss alone, this is one step of
-    proximal gradient descent (ISTA, chapter 4) on data loss + :math:`\Omega`: for L1,
-    soft-thresholding sets every weight with :math:`|w| \le t\lambda` to exactly 0.
-    Do not also put the penalty in the loss (it would be applied twice).
-
-    Parameters
-    ----------
-    variables : list of variables
-        E.g. :func:`penalized_variables` of a model.
-    penalty : regularizer
-        Anything :func:`as_regularizer` accepts.
-    step : float or scalar tensor
-        The step :math:`t \ge 0`, normally the optimizer's learning rate (0: no change).
-
-    Example
-    -------
-    >>> import keras, numpy as np
-    >>> from normreg.keras import L1, prox_step
-    >>> w = keras.Variable(np.array([[0.5, -0.125], [0.0, -1.0]], dtype="float32"))
-    >>> prox_step([w], L1(1.0), step=0.25)       # soft-threshold at 0.25
-    >>> print(keras.ops.convert_to_numpy(w))
-    [[ 0.25  0.  ]
-     [ 0.   -0.75]]
-    """
-    reg = as_regularizer(penalty)
-    t = _step(step)
-    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence):
-        raise TypeError(f"variables must be a list of variables; got {variables!r}")
-    for k, v in enumerate(variables):
-        if not hasattr(v, "assign"):
-            raise TypeError(f"variables[{k}] must be a variable (with .assign); got {type(v).__name__}")
-        v.assign(reg.prox(v, t))
-
-
-class ProximalCallback(keras.callbacks.Callback):
-    r"""Apply the penalty's proximal operator to the penalized weights after every training batch.
-
-    With ``model.fit`` minimizing the data loss alone, each batch then does
-
-    .. math::
-
-        W \leftarrow \operatorname{prox}_{\eta\Omega}\big(W - \eta\,\mathrm{update}\big),
-
-    where :math:`\eta` is the optimizer's current learning rate (or ``learning_rate``). For
-    plain SGD this is exactly proximal (stochastic) gradient descent on data loss + :math:`\Omega`;
-    with an adaptive optimizer (Adam) the gradient step is preconditioned and the prox is not,
-    so it is a heuristic with the same fixed zeros. Either way, soft-thresholding (L1, elastic
-    net) and block soft-thresholding (group lasso) leave **exact zeros**, which a penalty in
-    the loss (Keras's ``L1`` included) never produces.
-
-    Parameters
-    ----------
-    penalty : regularizer
-        Anything :func:`as_regularizer` accepts; do not also add it as a ``kernel_regularizer``.
-    learning_rate : float, optional
-        The prox step :math:`\eta`; by default the optimizer's learning rate at each batch.
-    include : callable or list of variables, optional
-        Which variables to penalize, as in :func:`penalized_variables` (default: kernels, not
-        biases or normalization parameters).
-
-    Example
-    -------
-    >>> import keras, numpy as np
-    >>> from normreg.keras import L1, ProximalCallback
-    >>> keras.utils.set_random_seed(0)
-    >>> x = np.random.default_rng(0).standard_normal((64, 5)).astype("float32")
-    >>> y = x[:, :1]                        # only the first input matters
-    >>> model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
-    >>> model.compile(keras.optimizers.SGD(0.1), "mse")
-    >>> _ = model.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[ProximalCallback(L1(0.05))])
-    >>> int((keras.ops.convert_to_numpy(model.layers[0].kernel) == 0).sum())     # the 4 useless inputs: exactly 0
-    4
-    """
-
-    def __init__(
-        self,
-        penalty: Any,
-        learning_rate: float | None = None,
-        include: Callable[[Any], bool] | Sequence[Any] | None = None,
-    ) -> None:
-        super().__init__()
-        self.penalty = as_regularizer(penalty)
-        self.learning_rate = None if learning_rate is None else check_scalar(learning_rate, "learning_rate", low=0.0)
-        self.include = include
-        self.variables: list[Any] = []
-        self._update: Callable[[Any], None] | None = None
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        spe = getattr(self.model, "steps_per_execution", 1)
-        if spe not in (None, 1) and int(spe) != 1:
-            raise ValueError(f"ProximalCallback needs steps_per_execution=1 (a prox after every step); got {int(spe)}")
-        if self.learning_rate is None and getattr(self.model, "optimizer", None) is None:
-            raise ValueError("ProximalCallback needs a compiled model or learning_rate=")
-        self.variables = penalized_variables(self.model, self.include)
-        self._update = None
-        if not self.variables:
-            raise ValueError("ProximalCallback found no variables to penalize")
-        if any(getattr(v, "regularizer", None) is not None for v in self.variables):
-            warnings.warn(
-                "ProximalCallback: some penalized variables also have a regularizer in the loss; "
-                "the penalty is then applied twice",
-                UserWarning,
-                stacklevel=2,
-            )
-
-    def current_step(self) -> float:
-        """The prox step for the batch that just ended: ``learning_rate`` if given, else the
-        learning rate the optimizer used for that batch's update (see :func:`_update_learning_rate`)."""
-        if self.learning_rate is not None:
-            return self.learning_rate
-        return float(ops.convert_to_numpy(_update_learning_rate(self.model.optimizer, done=True)))
-
-    def _make_update(self) -> Callable[[Any], None]:
-        variables, reg = self.variables, self.penalty
-
-        def update(step: Any) -> None:
-            prox_step(variables, reg, step)
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf  # compiled once: about 5x faster per batch than eager ops
-
-            return tf.function(update)
-        return update
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        step = check_scalar(self.current_step(), "learning rate (the prox step)", low=0.0)
-        if self._update is None:
-            self._update = self._make_update()
-        # a tensor, so that a changing learning rate does not retrace the compiled update
-        self._update(ops.convert_to_tensor(step, dtype="float32"))
