@@ -196,3 +196,27 @@ def test_early_stopping_figure_holds_the_factors_it_draws():
     plt.close(fig)
     with pytest.raises(ValueError, match="steps must be given"):
         plot_early_stopping(lam, 1.0, [3], {"gd": [1.0]})
+
+
+def test_early_stopping_factors_are_accurate_where_one_minus_a_power_cancels():
+    # tiny eta * lambda: 1 - (1 - x)^k computed naively loses every digit; the binomial series
+    # k x - C(k, 2) x^2 + ... is the oracle
+    x, k = 1e-13, 7
+    gd, _ = early_stopping_factors([x], 1.0, k)
+    series = k * x - k * (k - 1) / 2 * x**2
+    assert abs(gd[0] / series - 1) < 1e-14
+    assert abs((1.0 - (1.0 - x) ** k) / series - 1) > 1e-4  # what the naive formula gives
+    # 1 < eta * lambda < 2: the factor overshoots and oscillates, exactly (1 - (1 - x)^k)
+    gd, ridge = early_stopping_factors([1.5, 1.0], 1.0, 3)
+    np.testing.assert_allclose(gd, [1.125, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(ridge, [1.5 / (1.5 + 1 / 3), 0.75], rtol=1e-15)
+
+
+def test_gradient_check_lines_hold_the_errors():
+    hs = np.logspace(-1, -6, 6)
+    errs = {"forward": hs * 0.3, "central": hs**2}
+    fig, _ = plot_gradient_check(hs, errs)
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), errs["forward"])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), errs["central"])
+    plt.close(fig)
