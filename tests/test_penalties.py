@@ -413,3 +413,96 @@ def test_range_examples_of_the_issue():
     assert nr.L1(0.1)(big) == pytest.approx(6e37, rel=1e-6)  # the float32 sum 6e38 overflows
     assert nr.L2(1e30)(np.array([1e-30], f32)) == pytest.approx(0.5e-30, rel=1e-6)  # w**2 underflows
     assert nr.L2(1e-50).grad(np.array([1e30], f32))[0] == pytest.approx(1e-20, rel=1e-6)  # f32(1e-50) == 0
+
+
+# -- blocked kernels and out= (issue 14) ---------------------------------------------------
+
+def _reference_grad_prox(pen, w, t):
+    """The formulas over the whole array at once, in float64."""
+    x = w.astype(np.float64)
+    lam = pen.lam
+    r = pen.l1_ratio if isinstance(pen, nr.ElasticNet) else (1.0 if isinstance(pen, nr.L1) else 0.0)
+    grad = lam * (r * np.sign(x) + (1 - r) * x)
+    prox = np.sign(x) * np.maximum(np.abs(x) - t * lam * r, 0) / (1 + t * lam * (1 - r))
+    return grad, prox
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pen", [nr.L1(0.3), nr.L2(0.3), nr.ElasticNet(0.3, 0.4)], ids=repr)
+def test_grad_and_prox_over_many_blocks_match_the_formulas(pen, dtype):
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((3, 50_001)).astype(dtype)  # several kernel blocks and a remainder
+    w[0, :100] = 0.0
+    grad, prox = _reference_grad_prox(pen, w, 0.5)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    g, p = pen.grad(w), pen.prox(w, 0.5)
+    assert g.shape == w.shape and g.dtype == dtype and p.dtype == dtype
+    np.testing.assert_allclose(g, grad, rtol=rtol, atol=0)
+    # near the threshold |v| - t*lam cancels: the rounding of t*lam to the dtype shows
+    np.testing.assert_allclose(p, prox, rtol=rtol, atol=4 * np.finfo(dtype).eps * 0.5 * pen.lam)
+    assert (p[prox == 0] == 0).all() and not np.signbit(p[prox == 0]).any()
+    # non-contiguous input: the same numbers
+    np.testing.assert_array_equal(pen.grad(w.T).T, g)
+    np.testing.assert_array_equal(pen.prox(np.asfortranarray(w), 0.5), p)
+
+
+@pytest.mark.parametrize("pen", [nr.L1(0.3), nr.L2(0.3), nr.ElasticNet(0.3, 0.4)], ids=repr)
+def test_out_argument_and_in_place_update(pen):
+    rng = np.random.default_rng(8)
+    w = rng.standard_normal(200_003).astype(np.float32)
+    want_g, want_p = pen.grad(w), pen.prox(w, 0.25)
+    buf = np.empty_like(w)
+    assert pen.grad(w, out=buf) is buf
+    np.testing.assert_array_equal(buf, want_g)
+    assert pen.prox(w, 0.25, out=buf) is buf
+    np.testing.assert_array_equal(buf, want_p)
+    v = w.copy()
+    assert pen.prox(v, 0.25, out=v) is v  # in place, the training-loop use
+    np.testing.assert_array_equal(v, want_p)
+    v = w.copy()
+    pen.grad(v, out=v)
+    np.testing.assert_array_equal(v, want_g)
+    v = w.copy()
+    assert pen.prox(v, 0.0, out=v) is v
+    np.testing.assert_array_equal(v, w)
+
+
+def test_group_lasso_out_argument():
+    pen = nr.GroupLasso(0.5, [0, 0, 1, 1, 1])
+    v = np.array([3.0, 4.0, 0.1, 0.0, -0.1])
+    want = pen.prox(v, 1.0)
+    assert pen.prox(v, 1.0, out=v) is v
+    np.testing.assert_array_equal(v, want)
+
+
+@pytest.mark.parametrize(
+    ("out", "exc", "match"),
+    [
+        (np.empty(5), ValueError, r"out must have the shape and dtype of the input, \(4,\) float64"),
+        (np.empty(4, np.float32), ValueError, "got \\(4,\\) float32"),
+        (np.empty(8)[::2], ValueError, "C-contiguous"),
+        ([0.0] * 4, TypeError, "out must be a NumPy array"),
+    ],
+)
+def test_bad_out(out, exc, match):
+    with pytest.raises(exc, match=match):
+        nr.L1(1.0).grad(np.ones(4), out=out)
+
+
+def test_out_overlapping_the_input_is_refused():
+    w = np.ones(8)
+    with pytest.raises(ValueError, match="overlap"):
+        nr.L2(1.0).prox(w[:4], 1.0, out=w[2:6])
+
+
+@pytest.mark.parametrize("where", [0, 70_000, 199_999])
+def test_nan_in_any_block_is_reported_by_grad_and_prox(where):
+    w = np.ones(200_000, dtype=np.float32)
+    w[where] = np.nan
+    for pen in (nr.L1(0.1), nr.L2(0.1), nr.ElasticNet(0.1, 0.5)):
+        with pytest.raises(ValueError, match="w must not contain NaN or Inf"):
+            pen.grad(w)
+        with pytest.raises(ValueError, match="v must not contain NaN or Inf"):
+            pen.prox(w, 0.1)
+        with pytest.raises(ValueError, match="v must not contain NaN or Inf"):
+            pen.prox(w, 0.0)
