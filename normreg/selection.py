@@ -243,7 +243,7 @@ def regularization_path(
     n_lams: int = 50,
     eps: float = 1e-3,
     loss: Loss = "squared",
-    solver: Solver = "fista",
+    solver: Solver = "auto",
     fit_intercept: bool = True,
     tol: float = 1e-6,
     max_iter: int = 10_000,
@@ -281,7 +281,10 @@ def regularization_path(
     """
     solver = _check_solver(solver)
     tol_, max_iter_ = _check_tol_iter(tol, max_iter)
-    prob = _Problem(X, y, loss, fit_intercept, gram_auto_p=np.inf)
+    # the first-order solvers gain from the Gram matrix over a whole path; the working-set
+    # solver builds the Gram matrix of each working set instead
+    gram_p = 128 if solver in ("auto", "working-set") else np.inf
+    prob = _Problem(X, y, loss, fit_intercept, gram_auto_p=gram_p)
     probe = _probe_penalty(penalty_factory, prob.p)
     grid = _check_lams(lams) if lams is not None else lambda_grid(_lambda_max(prob, probe), n_lams, eps)
     res = _path(prob, penalty_factory, grid, solver, tol_, max_iter_)
@@ -355,7 +358,7 @@ def select_lambda(
     cv: int | Sequence[tuple[Any, Any]] = 5,
     seed: int = 0,
     loss: Loss = "squared",
-    solver: Solver = "fista",
+    solver: Solver = "auto",
     fit_intercept: bool = True,
     tol: float = 1e-6,
     max_iter: int = 10_000,
@@ -413,7 +416,8 @@ def select_lambda(
     folds = _check_folds(cv, full.m, seed_)
     scores = np.empty((len(folds), grid.size))
     for k, (train, test) in enumerate(folds):
-        prob = _Problem(full.X[train], full.y[train], loss, fit_intercept, gram_auto_p=np.inf)
+        gram_p = 128 if solver in ("auto", "working-set") else np.inf
+        prob = _Problem(full.X[train], full.y[train], loss, fit_intercept, gram_auto_p=gram_p)
         res = _path(prob, penalty_factory, grid, solver, tol_, max_iter_)
         _warn_unconverged(res, solver, max_iter_, where=f"select_lambda fold {k}: ")
         scores[k] = _validation_loss(full.X[test], full.y[test], res, loss)

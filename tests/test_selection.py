@@ -100,10 +100,13 @@ def test_group_lasso_and_logistic_lambda_max_are_exact_thresholds():
 def test_warm_starts_save_iterations_and_give_the_cold_answers(data):
     X, y = data
     lams = lambda_grid(_lam_max(X, y), 40, 1e-3)
-    path = regularization_path(X, y, nr.L1, lams, tol=1e-6)
-    cold = [fit_linear(X, y, nr.L1(lam), tol=1e-6) for lam in lams]
-    assert path.n_iters.sum() < 0.6 * sum(c.n_iter for c in cold)
-    np.testing.assert_allclose(path.coefs, [c.coef for c in cold], rtol=1e-4, atol=1e-4)
+    # FISTA: warm starts save most iterations; the working-set solver, whose iterations are
+    # on small working sets, saves fewer of them (and most of its passes over X)
+    for solver, bound in (("fista", 0.6), ("auto", 0.8)):
+        path = regularization_path(X, y, nr.L1, lams, tol=1e-6, solver=solver)
+        cold = [fit_linear(X, y, nr.L1(lam), tol=1e-6, solver=solver) for lam in lams]
+        assert path.n_iters.sum() < bound * sum(c.n_iter for c in cold)
+        np.testing.assert_allclose(path.coefs, [c.coef for c in cold], rtol=1e-4, atol=1e-4)
 
 
 def test_path_rejects_bad_grids_and_factories(data):

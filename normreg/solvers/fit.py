@@ -3,6 +3,7 @@ written out for readers (chapter 4)."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import numpy as np
 
 from .._validation import as_float_array, check_scalar
 from ..penalties import Penalty
+from .duality import _structure
 from .losses import _power_iteration, _SquaredGram
 from .problem import (
     Loss,
@@ -28,6 +30,7 @@ from .problem import (
 )
 from .proximal import _penalty_ops, _proximal_gradient, _Raw, _subgradient
 from .screening import _l1_threshold, _screened
+from .working_set import certificate, null_objective, working_set
 
 
 class ConvergenceWarning(UserWarning):
@@ -53,11 +56,20 @@ class FitResult:
     converged : bool
         Whether the stopping rule was met before ``max_iter``.
     residual : float
-        The last optimality measure :math:`\|G_t\|_\infty / g_0` (compare with ``tol``).
+        The last optimality measure, to compare with ``tol``: the relative duality gap
+        ``gap / null_objective`` for the working-set solver, :math:`\|G_t\|_\infty / g_0` for
+        the first-order solvers.
     lipschitz : float
         The final :math:`L` (the step size was :math:`1/L`).
     solver, loss : str
-        The solver and loss used.
+        The solver and loss used (``"auto"`` is resolved: ``"working-set"`` or ``"fista"``).
+    gap : float
+        The duality gap at the returned point (:mod:`normreg.solvers.duality`), a certified
+        upper bound on ``objective`` minus the optimal objective; NaN where the problem has no
+        such certificate here (no penalty, or ``lam = 0``).
+    null_objective : float
+        :math:`F_0`, the objective of the model with :math:`w = 0` and its best intercept: the
+        scale of ``tol`` for the working-set solver.
     """
 
     coef: np.ndarray
@@ -70,6 +82,8 @@ class FitResult:
     lipschitz: float
     solver: str
     loss: str
+    gap: float = math.nan
+    null_objective: float = math.nan
 
 
 
@@ -92,6 +106,19 @@ def _solve(
     ``prev_threshold`` and ``lipschitz`` carry state along a regularization path: the previous
     soft-threshold level (for the strong rule) and the previous final L (a starting step).
     """
+    if solver in ("auto", "working-set"):
+        st = _structure(penalty)
+        if st is not None and st.kind in ("l1", "group"):
+            return working_set(prob, penalty, st, tol, max_iter, theta0, callback, track, restart)  # type: ignore[arg-type]
+        if solver == "working-set":
+            raise ValueError(
+                "solver='working-set' needs a sparse penalty (L1, ElasticNet with l1_ratio > 0 or "
+                f"GroupLasso, with lam > 0); got {penalty!r}: use solver='auto' or 'fista'"
+            )
+        raw = _solve(prob, penalty, "fista", tol, max_iter, theta0, restart, callback, prev_threshold, screen, track,
+                     lipschitz)  # fmt: skip
+        raw.solver = "fista"
+        return raw
     if solver == "subgradient":
         L = prob.lipschitz_global
     else:
@@ -133,7 +160,7 @@ def fit_linear(
     y: Any,
     penalty: Penalty | None = None,
     loss: Loss = "squared",
-    solver: Solver = "fista",
+    solver: Solver = "auto",
     fit_intercept: bool = True,
     tol: float = 1e-6,
     max_iter: int = 10_000,
@@ -156,12 +183,20 @@ def fit_linear(
         :math:`\Omega`, e.g. ``nr.L1(0.1)``; ``None`` fits the unpenalized model.
     loss : {"squared", "logistic"}
         :math:`\frac{1}{2m}\|Xw + b - y\|^2` or the mean logistic loss.
-    solver : {"fista", "ista", "gd", "subgradient"}
-        See the module docs; ``"gd"`` only for smooth penalties.
+    solver : {"auto", "working-set", "fista", "ista", "gd", "subgradient"}
+        See the module docs. ``"auto"`` (the default) is the working-set solver for ``L1``,
+        ``ElasticNet`` with ``l1_ratio > 0`` and ``GroupLasso`` (both losses), and FISTA
+        otherwise; ``"gd"`` only for smooth penalties.
     fit_intercept : bool
         Fit an (unpenalized) intercept :math:`b`.
     tol : float
-        Stop when :math:`\|G_t\|_\infty \le \texttt{tol}\cdot g_0` (the stopping rule above).
+        The working-set solver stops on a certificate: when the duality gap, which bounds
+        :math:`F(w, b) - F^\star` from above, is at most ``tol`` times :math:`F_0`, the
+        objective of the model with :math:`w = 0` and its best intercept; so ``tol=1e-6``
+        guarantees an objective within a millionth of :math:`F_0` of the optimum. The
+        first-order solvers of chapter 4 (``"fista"``, ``"ista"``, ``"gd"``,
+        ``"subgradient"``) stop when :math:`\|G_t\|_\infty \le \texttt{tol}\cdot g_0` (the
+        gradient-mapping rule above); their result carries the gap too.
     max_iter : int
         At most this many iterations (>= 1); reaching it warns with :class:`ConvergenceWarning`.
     coef_init, intercept_init : optional
@@ -171,7 +206,8 @@ def fit_linear(
         FISTA's adaptive (gradient) restart.
     precompute : bool or "auto"
         Squared loss: work with the Gram matrix :math:`X_c^\top X_c/m` ("auto": if :math:`m \ge p`
-        and :math:`p \le 128`).
+        and :math:`p \le 128`). The working-set solver always uses the Gram matrix of its
+        working set.
     callback : callable, optional
         Called as ``callback(k, coef)`` after each iteration ``k`` with a copy of the coefficients.
 
@@ -196,8 +232,10 @@ def fit_linear(
     >>> from normreg.solvers import fit_linear
     >>> data = make_sparse_regression(200, 10, 3, noise=0.1, seed=0)
     >>> res = fit_linear(data.X, data.y, nr.L1(0.05), tol=1e-10)
-    >>> res.converged, int(np.count_nonzero(res.coef))
-    (True, 3)
+    >>> res.converged, int(np.count_nonzero(res.coef)), res.solver
+    (True, 3, 'working-set')
+    >>> bool(res.gap <= 1e-10 * res.null_objective)   # the certificate behind converged=True
+    True
     """
     solver = _check_solver(solver)
     tol_, max_iter_ = _check_tol_iter(tol, max_iter)
@@ -213,7 +251,7 @@ def fit_linear(
             "use solver='ista', 'fista' or 'subgradient'"
         )
     raw = _solve(prob, pen, solver, tol_, max_iter_, prob.theta0(coef_init, intercept_init), restart, callback)
-    res = _result(prob, pen, solver, raw)
+    res = _result(prob, pen, raw.solver or solver, raw)
     if not res.converged:
         warnings.warn(
             f"fit_linear(solver={solver!r}) stopped at max_iter={max_iter_} before reaching tol={tol_:g} "
@@ -236,12 +274,52 @@ def _result(prob: _Problem, pen: Penalty | None, solver: str, raw: _Raw) -> FitR
         n_iter=raw.n_iter,
         history=np.asarray(raw.history, dtype=np.float64),
         converged=raw.converged,
-        residual=raw.residual / prob.scale,
+        residual=raw.residual if raw.relative else raw.residual / prob.scale,
         lipschitz=raw.lipschitz,
         solver=solver,
         loss=prob.loss,
+        gap=raw.gap if not math.isnan(raw.gap) else certificate(prob, pen, raw.theta),
+        null_objective=null_objective(prob),
     )
 
+
+
+def duality_gap(
+    X: Any, y: Any, coef: Any, intercept: float = 0.0, penalty: Penalty | None = None, loss: Loss = "squared"
+) -> float:
+    r"""The duality gap at :math:`(w, b)`: a certified upper bound on :math:`F(w, b) - F^\star`.
+
+    For the lasso, the elastic net, the group lasso and ridge, with either loss (see
+    :mod:`normreg.solvers.duality` for the dual points). It is :math:`\ge 0`, zero exactly at a
+    minimizer, and needs no knowledge of :math:`F^\star`: this is what the working-set solver
+    stops on. NaN where there is no certificate (no penalty, or ``lam = 0``).
+
+    Example
+    -------
+    >>> import numpy as np, normreg as nr
+    >>> from normreg.solvers import duality_gap, fit_linear, objective
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([1.0, 2.0, 4.0])
+    >>> res = fit_linear(X, y, nr.L1(0.1), tol=1e-12)
+    >>> bool(duality_gap(X, y, res.coef, res.intercept, nr.L1(0.1)) < 1e-12)
+    True
+    >>> gap = duality_gap(X, y, np.zeros(2), 0.0, nr.L1(0.1))   # at w = 0, b = 0
+    >>> excess = objective(X, y, np.zeros(2), 0.0, nr.L1(0.1)) - res.objective   # F(0, 0) - F*
+    >>> round(gap, 4), round(excess, 4), bool(gap >= excess)
+    (3.1894, 3.09, True)
+    """
+    loss = _check_loss(loss)
+    Xa, ya, _ = _check_Xy(X, y, loss)
+    w = _check_coef(coef, Xa.shape[1])
+    b = check_scalar(intercept, "intercept")
+    pen = _check_penalty(penalty, Xa.shape[1])
+    fit_intercept = True
+    prob = _Problem(Xa, ya, loss, fit_intercept, precompute=False)
+    if loss == "squared":
+        # the intercept is eliminated: the gap at (w, b*(w)) plus F(w, b) - F(w, b*(w)),
+        # which is (b - b*)^2 / 2 for the squared loss
+        b_star = prob.ybar - float(prob.xbar @ w)
+        return certificate(prob, pen, w) + 0.5 * (b - b_star) ** 2
+    return certificate(prob, pen, np.concatenate((w, [b])))
 
 
 def objective(

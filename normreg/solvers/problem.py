@@ -13,10 +13,10 @@ from ..penalties import L2, ElasticNet, Penalty
 from .losses import _lanczos_max, _Logistic, _Smooth, _SquaredData, _SquaredGram
 
 LOSSES = ("squared", "logistic")
-SOLVERS = ("fista", "ista", "gd", "subgradient")
+SOLVERS = ("auto", "working-set", "fista", "ista", "gd", "subgradient")
 
 Loss = Literal["squared", "logistic"]
-Solver = Literal["fista", "ista", "gd", "subgradient"]
+Solver = Literal["auto", "working-set", "fista", "ista", "gd", "subgradient"]
 
 
 def _check_loss(loss: Any) -> str:
@@ -184,7 +184,8 @@ class _Problem:
 
 
 def _loss_value(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, loss: str) -> float:
-    z = X @ w + b
+    nz = np.flatnonzero(w)
+    z = (X[:, nz] @ w[nz] if nz.size < 0.25 * w.size else X @ w) + b  # sparse w: its columns only
     if loss == "squared":
         r = z - y
         return float(r @ r) / (2 * X.shape[0])

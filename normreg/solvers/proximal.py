@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..penalties import L1, ElasticNet, Penalty
+from ..penalties import L1, L2, ElasticNet, GroupLasso, Penalty
 from .losses import _Smooth
 
 #: Iterations between exact recomputations of the linear image of the iterates (which is
@@ -30,27 +30,88 @@ class _Raw:
     converged: bool
     residual: float
     lipschitz: float
+    gap: float = math.nan  # the duality gap at theta, where the solver computed it
+    relative: bool = False  # residual already relative (working set: gap / F0), else absolute
+    solver: str | None = None  # the method "auto" resolved to
+
+
+def _group_layout(groups: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(order, starts, sizes, weights)`` of a group lasso: the coefficients group after group,
+    where each group starts, its size and its weight :math:`\\sqrt{|g|}`."""
+    order = np.concatenate([np.asarray(g, dtype=np.intp) for g in groups])
+    sizes = np.array([len(g) for g in groups], dtype=np.intp)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
+    return order, starts, sizes, np.sqrt(sizes.astype(np.float64))
+
+
+def _separable_ops(
+    penalty: Penalty,
+) -> tuple[_Prox, Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
+    """prox, value and subgradient of a penalty on a float64 vector, written out for the four
+    penalties of the book (one or two NumPy operations each, no validation: the solvers call
+    them thousands of times on small vectors) and the public methods for any other."""
+    kind = type(penalty)
+    if kind is L1 or kind is ElasticNet:
+        r = 1.0 if kind is L1 else penalty.l1_ratio  # type: ignore[attr-defined]
+        a, b = penalty.lam * r, penalty.lam * (1.0 - r)
+
+        def prox(v: np.ndarray, t: float) -> np.ndarray:
+            out = np.clip(v, -t * a, t * a)
+            np.subtract(v, out, out=out)  # soft-thresholding: sign(v) max(|v| - t a, 0)
+            if b:
+                out /= 1.0 + t * b
+            return out
+
+        def value(v: np.ndarray) -> float:
+            return a * float(np.abs(v).sum()) + (0.5 * b * float(v @ v) if b else 0.0)
+
+        def grad(v: np.ndarray) -> np.ndarray:
+            return a * np.sign(v) + b * v if b else a * np.sign(v)
+
+        return prox, value, grad
+    if kind is L2:
+        lam = penalty.lam
+        return (lambda v, t: v / (1.0 + t * lam)), (lambda v: 0.5 * lam * float(v @ v)), (lambda v: lam * v)
+    if kind is GroupLasso:
+        order, starts, sizes, weights = _group_layout(penalty.groups)  # type: ignore[attr-defined]
+        lw = penalty.lam * weights
+
+        def norms(v: np.ndarray) -> np.ndarray:
+            t = v[order]
+            return np.sqrt(np.add.reduceat(t * t, starts))
+
+        def scale(v: np.ndarray, factors: np.ndarray) -> np.ndarray:
+            out = np.empty_like(v)
+            out[order] = v[order] * np.repeat(factors, sizes)
+            return out
+
+        def prox(v: np.ndarray, t: float) -> np.ndarray:
+            n = norms(v)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f = np.where(n > 0, np.maximum(0.0, 1.0 - t * lw / n), 0.0)
+            return scale(v, f)  # block soft-thresholding
+
+        def gvalue(v: np.ndarray) -> float:
+            return float(lw @ norms(v))
+
+        def ggrad(v: np.ndarray) -> np.ndarray:
+            n = norms(v)
+            return scale(v, np.where(n > 0, lw / np.where(n > 0, n, 1.0), 0.0))
+
+        return prox, gvalue, ggrad
+    return (lambda v, t: penalty.prox(v, t)), (lambda v: float(penalty(v))), (lambda v: penalty.grad(v))
 
 
 def _penalty_ops(
     penalty: Penalty | None, p: int, q: int
 ) -> tuple[_Prox, Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
-    """prox, value and subgradient of the penalty acting on theta[:p] (validated once, so the
-    per-iteration calls go to the unchecked implementations)."""
+    """prox, value and subgradient of the penalty acting on theta[:p] (theta[p:] is the
+    logistic loss's intercept, never penalized)."""
     if penalty is None:
         return (lambda v, t: v), (lambda v: 0.0), (lambda v: np.zeros_like(v))
-    _prox, _value, _grad = penalty._prox, penalty._value, penalty._grad
-    if type(penalty) in (L1, ElasticNet):
-        # the per-iteration value on a small vector: one ufunc and one sum (the penalty's own
-        # blocked reduction is built for 10^7 weights)
-        r = 1.0 if type(penalty) is L1 else penalty.l1_ratio  # type: ignore[attr-defined]
-        a, b = penalty.lam * r, 0.5 * penalty.lam * (1.0 - r)
-
-        def _value(v: np.ndarray) -> float:
-            return a * float(np.abs(v).sum()) + (b * float(v @ v) if b else 0.0)
-
+    _prox, _value, _grad = _separable_ops(penalty)
     if q == p:
-        return (_prox, lambda v: float(_value(v)), _grad)
+        return _prox, _value, _grad
 
     def prox(v: np.ndarray, t: float) -> np.ndarray:
         out = v.copy()
@@ -62,7 +123,7 @@ def _penalty_ops(
         out[:p] = _grad(v[:p])
         return out
 
-    return prox, (lambda v: float(_value(v[:p]))), grad
+    return prox, (lambda v: _value(v[:p])), grad
 
 
 def _proximal_gradient(
@@ -79,11 +140,17 @@ def _proximal_gradient(
     p: int,
     eta: float = 1.25,
     track: bool = True,
+    stop: Callable[[np.ndarray, np.ndarray], bool] | None = None,
+    stop_every: int = 10,
 ) -> _Raw:
     """ISTA / FISTA (and GD, with the identity as prox) with backtracking on L.
 
     With ``track=False`` (regularization paths) the objective is computed only where the line
     search needs it and once at the end, and ``history`` holds that final value alone.
+
+    ``stop(x, aux)``, if given, is a second condition beside the gradient-mapping test, both
+    made every ``stop_every`` iterations only (``tol_abs=inf`` leaves ``stop`` alone). The
+    working-set solver passes a bound on the duality gap of its sub-problem here.
     """
     need_f = track or sm.needs_fy
     x = theta0
@@ -114,8 +181,10 @@ def _proximal_gradient(
             history.append(fxn + pen_value(xn))
         if callback is not None:
             callback(k, xn[:p].copy())
+        if stop is not None and k % stop_every and dd > 0.0:
+            ok = False  # the extra test is made every stop_every iterations only
         # ||d||_inf <= ||d||_2 <= sqrt(q) ||d||_inf: the max is only computed when it could pass
-        if L * L * dd > tol_abs * tol_abs * d.size:
+        elif L * L * dd > tol_abs * tol_abs * d.size:
             residual = L * math.sqrt(dd / d.size)  # a lower bound of the residual, for the record
             ok = False
         else:
@@ -126,7 +195,9 @@ def _proximal_gradient(
             # at x+ itself, from a freshly computed gradient, must be small too.
             axn = sm.aux(xn)
             g = sm.grad(xn, axn)
-            if L * float(np.abs(prox(xn - g / L, 1.0 / L) - xn).max()) <= 2.0 * tol_abs:
+            if L * float(np.abs(prox(xn - g / L, 1.0 / L) - xn).max()) <= 2.0 * tol_abs and (
+                stop is None or dd == 0.0 or stop(xn, axn)
+            ):
                 converged = True
                 break
             ax = sm.aux(x)  # not confirmed: go on, with both images fresh

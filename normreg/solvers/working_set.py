@@ -1,0 +1,328 @@
+r"""The working-set solver for sparse problems (``solver="auto"``, chapter 6): gap safe
+screening, working sets grown from the optimality conditions, FISTA on the working set, and
+the duality gap as the stopping certificate.
+
+For the lasso, the elastic net, the group lasso and their logistic counterparts the solution
+is sparse: most coefficients (or groups) are zero, and a coefficient :math:`j` is zero at the
+optimum exactly when the dual point satisfies its constraint strictly,
+:math:`|x_j^\top u^\star| < a` (the group version: :math:`\|X_g^\top u^\star\|_2 < \lambda\sqrt{|g|}`).
+The solver exploits this in an outer loop (the design of celer, Massias, Gramfort & Salmon,
+2018, and skglm, Bertrand et al., 2022):
+
+1. At the current :math:`w` compute the full gradient :math:`v = -X^\top\nabla f` (the one
+   product with all of :math:`X` per outer iteration), the dual point and the duality gap
+   (:mod:`normreg.solvers.duality`). Stop if ``gap <= tol * F0``, where :math:`F_0` is the
+   objective of the model with :math:`w = 0` and its best intercept.
+2. *Gap safe screening* (Fercoq, Gramfort & Salmon, 2015): the dual optimum lies in the ball
+   of radius :math:`R = \sqrt{2\,\mathrm{gap}/\mu}` around the dual point (:math:`\mu = m` for
+   the squared loss, :math:`4m` for the logistic loss), so every block with
+   :math:`\|X_g^\top u\| + R\,\|X_g\|_F < t_g` is zero at the optimum: it is set to zero and
+   never looked at again for this :math:`\lambda`. The rule is safe, not a heuristic.
+3. *Working set*: the blocks in the support, plus the blocks whose dual constraint is
+   closest to active, :math:`d_g = (t_g - \|X_g^\top u\|)/\|X_g\|`, up to
+   ``max(30, 2 * size of support)`` blocks (violated constraints have :math:`d_g < 0` and
+   come first).
+4. Solve the problem restricted to the working set with FISTA and adaptive restart
+   (:mod:`normreg.solvers.proximal`), for the squared loss on the working set's Gram matrix
+   :math:`X_W^\top X_W/m` (one :math:`|W|\times|W|` product per iteration), warm-started,
+   until the sub-problem's own duality gap is below ``0.3 * gap`` (or below the final target
+   once no constraint outside the working set is violated, when the two gaps coincide).
+
+Along a regularization path every :math:`\lambda` starts from the previous solution (warm
+start), whose support seeds the first working set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..penalties import GroupLasso, Penalty
+from .duality import _Structure, _structure, logistic_gap, squared_gap
+from .losses import _lanczos_max, _Logistic, _Smooth, _SquaredData, _SquaredGram
+from .problem import _Problem
+from .proximal import _penalty_ops, _proximal_gradient, _Raw
+
+#: The smallest working set (in blocks), and the ratio of the inner to the outer gap target.
+_P0 = 30
+_INNER = 0.3
+#: Gap safe screening is run where there are at least this many blocks (below, one pass over
+#: X for the column norms costs more than the screening saves), and the screened columns are
+#: dropped from X once at most this fraction of them is left.
+_SCREEN_MIN_BLOCKS = 1000
+_COMPACT = 0.5
+
+
+def _column_norms(prob: _Problem) -> np.ndarray:
+    """:math:`\\|x_j - \\bar x_j\\|_2` (centered where an intercept is fitted), cached on ``prob``."""
+    cached = getattr(prob, "_colnorms", None)
+    if cached is not None:
+        return cached
+    sm = prob.smooth
+    if isinstance(sm, _SquaredGram):
+        sq = prob.m * np.diag(sm.G).copy()
+    else:
+        X = prob.X
+        sq = np.einsum("ij,ij->j", X, X)
+        if prob.fit_intercept:
+            xbar = X.mean(axis=0) if prob.loss == "logistic" else prob.xbar
+            sq -= prob.m * xbar * xbar
+    out = np.sqrt(np.maximum(sq, 0.0))
+    prob._colnorms = out  # type: ignore[attr-defined]
+    return out
+
+
+def null_objective(prob: _Problem) -> float:
+    """:math:`F(0, b_0)`, the scale of ``tol``: :math:`\\|y - \\bar y\\|^2/(2m)` for the squared
+    loss, the mean binary entropy of the labels (or :math:`\\ln 2`) for the logistic loss."""
+    cached = getattr(prob, "_f0", None)
+    if cached is not None:
+        return cached
+    if prob.loss == "squared":
+        sm = prob.smooth
+        out = sm.k if isinstance(sm, _SquaredGram) else float(sm.yc @ sm.yc) / (2 * prob.m)
+    elif prob.fit_intercept:
+        q = float(((prob.s + 1.0) / 2.0).mean())
+        out = -(q * math.log(q) + (1.0 - q) * math.log(1.0 - q))
+    else:
+        out = math.log(2.0)
+    out = out if out > 0.0 else 1.0
+    prob._f0 = out  # type: ignore[attr-defined]
+    return out
+
+
+def _modulus(prob: _Problem) -> float:
+    return float(prob.m) if prob.loss == "squared" else 4.0 * prob.m
+
+
+def full_state(
+    prob: _Problem, st: _Structure, theta: np.ndarray, cols: np.ndarray | None = None, Xa: np.ndarray | None = None
+) -> tuple[float, np.ndarray, float, float]:
+    """``(gap, v, scale, b)`` at ``theta``: the duality gap, :math:`v = -\\nabla_w f`, the dual
+    scaling and (logistic loss with intercept) the best intercept for ``theta``'s :math:`w`.
+
+    With ``cols`` (the columns that screening left, and ``Xa = X[:, cols]``), :math:`v` is
+    computed on those columns only and is 0 elsewhere: the gap is then that of the screened
+    problem, whose optimum is the full problem's (the screening is safe).
+    """
+    p = prob.p
+    w = theta[:p]
+    nz = np.flatnonzero(w)
+    sparse = nz.size < 0.25 * p
+    sm = prob.smooth
+    if prob.loss == "squared":
+        if isinstance(sm, _SquaredGram):
+            aux = sm.G[:, nz] @ w[nz] if sparse else sm.G @ w
+            v = sm.c - aux
+            fl = max(0.5 * float(w @ aux) - float(sm.c @ w) + sm.k, 0.0)
+        elif nz.size == 0:  # w = 0: the gradient was computed with the problem
+            v = -prob.grad0
+            fl = float(sm.yc @ sm.yc) / (2 * prob.m)
+        else:
+            xw = prob.X[:, nz] @ w[nz] if sparse else prob.X @ w
+            r = sm.yc - xw
+            if sm.xbar is not None:
+                r += float(sm.xbar @ w)
+            fl = float(r @ r) / (2 * prob.m)
+            if cols is None:
+                v = sm._rmatvec(r) / prob.m
+            else:
+                v = np.zeros(p)
+                va = Xa.T @ r  # type: ignore[union-attr]
+                if sm.xbar is not None:
+                    va -= float(r.sum()) * sm.xbar[cols]
+                v[cols] = va / prob.m
+        gap, scale = squared_gap(st, w, v, fl)
+        return gap, v, scale, 0.0
+    z0 = prob.X[:, nz] @ w[nz] if sparse else prob.X @ w
+    b = float(theta[p]) if prob.fit_intercept else 0.0
+    if cols is None:
+        gap, v, scale, bb = logistic_gap(st, prob.X, prob.s, w, b, prob.fit_intercept, z0)
+    else:
+        gap, va, scale, bb = logistic_gap(st, Xa, prob.s, w, b, prob.fit_intercept, z0, cols)  # type: ignore[arg-type]
+        v = np.zeros(p)
+        v[cols] = va
+    return gap, v, scale, bb
+
+
+def certificate(prob: _Problem, penalty: Penalty | None, theta: np.ndarray) -> float:
+    """The duality gap at ``theta`` (NaN where the problem has none, see :func:`_structure`)."""
+    st = _structure(penalty)
+    if st is None:
+        return math.nan
+    return full_state(prob, st, theta)[0]
+
+
+def _sub_problem(prob: _Problem, W: np.ndarray) -> _Smooth:
+    """The smooth part restricted to the columns ``W``."""
+    sm = prob.smooth
+    if isinstance(sm, _SquaredGram):
+        return _SquaredGram(sm.G[np.ix_(W, W)], sm.c[W], sm.k)
+    if prob.loss == "squared":
+        XW = prob.X[:, W]
+        if sm.xbar is not None:
+            XW -= sm.xbar[W]
+        if W.size <= prob.m:
+            G = XW.T @ XW
+            G /= prob.m
+            c = XW.T @ sm.yc
+            c /= prob.m
+            return _SquaredGram(G, c, float(sm.yc @ sm.yc) / (2 * prob.m))
+        return _SquaredData(XW, None, sm.yc)
+    return _Logistic(np.ascontiguousarray(prob.X[:, W]), prob.s, prob.fit_intercept)
+
+
+def _sub_gap(sub: _Smooth, st: _Structure, nW: int, fit_intercept: bool) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The sub-problem's duality gap from ``(theta, aux)`` (``aux`` as the solver keeps it)."""
+    if isinstance(sub, _SquaredGram):
+
+        def gap(x: np.ndarray, a: np.ndarray) -> float:
+            v = sub.c - a
+            fl = max(0.5 * float(x @ a) - float(sub.c @ x) + sub.k, 0.0)
+            return squared_gap(st, x, v, fl)[0]
+
+    elif isinstance(sub, _SquaredData):
+
+        def gap(x: np.ndarray, a: np.ndarray) -> float:
+            r = sub.yc - a
+            return squared_gap(st, x, sub._rmatvec(r) / sub.m, float(r @ r) / (2 * sub.m))[0]
+
+    else:
+
+        def gap(x: np.ndarray, a: np.ndarray) -> float:
+            b = float(x[nW]) if fit_intercept else 0.0
+            z0 = a - b if fit_intercept else a
+            return logistic_gap(st, sub.X, sub.s, x[:nW], b, fit_intercept, z0)[0]  # type: ignore[attr-defined]
+
+    return gap
+
+
+def working_set(
+    prob: _Problem,
+    penalty: Penalty,
+    st: _Structure,
+    tol: float,
+    max_iter: int,
+    theta0: np.ndarray,
+    callback: Callable[[int, np.ndarray], Any] | None = None,
+    track: bool = True,
+    restart: bool = True,
+) -> _Raw:
+    """Minimize over ``theta`` by working sets (see the module docs); ``tol`` is relative to
+    :func:`null_objective`. Returns the raw result with ``gap`` set and a relative residual."""
+    p = prob.p
+    nb = st.n_blocks(p)
+    thr = st.thresholds()
+    screen = nb >= _SCREEN_MIN_BLOCKS
+    if screen:
+        cn = _column_norms(prob)
+        cn_b = cn if st.kind != "group" else np.sqrt(np.add.reduceat(cn[st.order] ** 2, st.starts))
+    else:
+        cn_b = np.ones(nb)  # the working-set scores only
+    cols: np.ndarray | None = None
+    Xa: np.ndarray | None = None
+    compactable = not isinstance(prob.smooth, _SquaredGram)
+    f0 = null_objective(prob)
+    eps = tol * f0
+    mod = _modulus(prob)
+    logistic = prob.loss == "logistic"
+    theta = np.array(theta0, dtype=np.float64)
+    alive = np.ones(nb, dtype=bool)
+    history: list[float] = []
+    used = 0
+    L: float | None = None
+    converged = False
+    gap = math.inf
+    while True:
+        gap, v, scale, bb = full_state(prob, st, theta, cols, Xa)
+        if logistic and prob.fit_intercept:
+            theta[p] = bb
+        if gap <= eps:
+            converged = True
+            break
+        if used >= max_iter:
+            break
+        bn = st.block_norms(v) * scale
+        if screen:  # gap safe screening: these blocks are zero at the optimum
+            radius = math.sqrt(2.0 * gap / mod)
+            newly = alive & (bn + radius * cn_b < thr)
+            if newly.any():
+                alive &= ~newly
+                theta[:p][st.block_of(newly, p)] = 0.0
+                keep = np.flatnonzero(st.block_of(alive, p))
+                if compactable and keep.size <= _COMPACT * (p if cols is None else cols.size):
+                    cols, Xa = keep, prob.X[:, keep]
+        w = theta[:p]
+        supp = st.block_norms(w) > 0 if st.kind == "group" else w != 0
+        n_alive = int(alive.sum())
+        if n_alive == 0:  # every block screened: w = 0 is the solution, certified by the safe rule
+            converged = True
+            break
+        size = min(n_alive, max(_P0, 2 * int(supp.sum())))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.where(cn_b > 0, (thr - bn) / cn_b, np.inf)
+        score[supp] = -np.inf
+        score[~alive] = np.inf
+        if size < nb:
+            ws = np.argpartition(score, size - 1)[:size]
+        else:
+            ws = np.flatnonzero(alive)
+        in_ws = np.zeros(nb, dtype=bool)
+        in_ws[ws] = True
+        violated_outside = bool(np.any((bn > thr * (1.0 + 1e-12)) & alive & ~in_ws))
+        # coarse while the working set is still wrong; at the end, the target gap and the
+        # first-order solvers' gradient-mapping rule (tol * g0), which pins the coefficients
+        # down better than a small gap alone where the problem is ill-conditioned
+        tol_in = max(_INNER * gap, 0.5 * eps) if violated_outside else 0.5 * eps
+        tol_gm = math.inf if violated_outside else tol * prob.scale
+        if st.kind == "group":
+            groups = [st.order[st.starts[g] : st.starts[g] + st.sizes[g]] for g in np.sort(ws)]
+            W = np.concatenate(groups)
+            labels = np.repeat(np.arange(len(groups)), [g.size for g in groups])
+            pen_sub: Penalty = GroupLasso(penalty.lam, labels)
+            st_sub = _structure(pen_sub)
+        else:
+            W = np.sort(ws)
+            pen_sub, st_sub = penalty, st
+        nW = W.size
+        sub = _sub_problem(prob, W)
+        theta_sub = np.concatenate((theta[W], theta[p:])) if logistic and prob.fit_intercept else theta[W].copy()
+        prox, value, _ = _penalty_ops(pen_sub, nW, sub.q)
+        sub_gap = _sub_gap(sub, st_sub, nW, prob.fit_intercept)  # type: ignore[arg-type]
+        L_sub = _lanczos_max(sub.hess_bound, sub.q, n_iter=2) if sub.q > 1 else float(sub.hess_bound(np.ones(1))[0])
+        L_sub = max(L_sub, 1e-12) if L is None else max(min(L, L_sub), 1e-12)
+        cb = None
+        if callback is not None:
+
+            def cb(k: int, wW: np.ndarray, W: np.ndarray = W, offset: int = used) -> None:
+                full = np.zeros(p)
+                full[W] = wW
+                callback(k + offset, full)
+
+        raw = _proximal_gradient(
+            sub, prox, value, theta_sub, L_sub, tol_gm, max_iter - used, True, restart, cb, nW,
+            track=track, stop=lambda x, a, f=sub_gap, t=tol_in: f(x, a) <= t, stop_every=10,
+        )  # fmt: skip
+        if track:
+            history.extend(raw.history if not history else raw.history[1:])
+        used += raw.n_iter
+        L = raw.lipschitz
+        theta[:p] = 0.0
+        theta[W] = raw.theta[:nW]
+        if logistic and prob.fit_intercept:
+            theta[p] = raw.theta[nW]
+    if not track or not history:
+        sm = prob.smooth
+        if logistic:
+            z = prob.X @ theta[:p] + (theta[p] if prob.fit_intercept else 0.0)
+            fval = float(np.logaddexp(0.0, -prob.s * z).mean())
+        else:
+            fval = sm.value(theta, sm.aux(theta))
+        history = [fval + st.value(theta[:p])]
+    return _Raw(
+        theta, used, history, converged, gap / f0, L if L is not None else 1.0,
+        gap=gap, relative=True, solver="working-set",
+    )  # fmt: skip

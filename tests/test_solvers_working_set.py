@@ -1,0 +1,240 @@
+"""The duality-gap certificates and the working-set solver (``solver="auto"``) against
+independent oracles: scikit-learn's coordinate descent (Lasso, ElasticNet), FISTA run to a
+tight gradient-mapping tolerance (a different algorithm and stopping rule), the optimality
+conditions written out with NumPy, and the gap's defining property, gap >= F(w) - F*."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import normreg as nr
+import normreg.solvers.working_set as ws_module
+from normreg.datasets import make_sparse_classification, make_sparse_regression
+from normreg.solvers import ConvergenceWarning, duality_gap, fit_linear, objective
+
+REF = dict(solver="fista", tol=1e-13, max_iter=500_000)
+
+
+def _lam_max(X, y):
+    return np.abs((X - X.mean(0)).T @ (y - y.mean())).max() / len(y)
+
+
+def _groups(p, rng):
+    sizes, start = [], 0
+    while start < p:
+        s = int(min(rng.integers(5, 11), p - start))
+        sizes.append(list(range(start, start + s)))
+        start += s
+    return sizes
+
+
+def _penalty(kind, lam, p, rng):
+    return {
+        "l1": lambda: nr.L1(lam),
+        "enet": lambda: nr.ElasticNet(lam, 0.5),
+        "group": lambda: nr.GroupLasso(lam, _groups(p, rng)),
+        "ridge": lambda: nr.L2(lam),
+    }[kind]()
+
+
+def _data(loss, seed, m=80, p=30):
+    if loss == "squared":
+        d = make_sparse_regression(m, p, 4, noise=0.5, correlation=0.3, intercept=1.0, seed=seed)
+    else:
+        d = make_sparse_classification(m, p, 4, seed=seed)
+    return d.X, d.y
+
+
+# ------------------------------------------------------------------------ the certificate
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 1000),
+    kind=st.sampled_from(["l1", "enet", "group", "ridge"]),
+    loss=st.sampled_from(["squared", "logistic"]),
+    frac=st.floats(0.02, 0.8),
+    noise=st.floats(0.0, 2.0),
+)
+def test_gap_bounds_the_suboptimality_and_vanishes_at_the_optimum(seed, kind, loss, frac, noise):
+    X, y = _data(loss, seed)
+    rng = np.random.default_rng(seed)
+    lam = frac * (_lam_max(X, y) if loss == "squared" else np.abs(X.T @ (y - y.mean())).max() / len(y))
+    pen = _penalty(kind, lam, X.shape[1], rng)
+    ref = fit_linear(X, y, pen, loss=loss, **REF)  # F* from FISTA, not from the gap
+    assert duality_gap(X, y, ref.coef, ref.intercept, pen, loss) <= 1e-9 * ref.objective
+    # any other point: the gap is at least its excess objective (a certificate, not an estimate)
+    w = ref.coef + noise * rng.standard_normal(ref.coef.size) * (rng.random(ref.coef.size) < 0.3)
+    b = ref.intercept + noise * rng.standard_normal()
+    excess = objective(X, y, w, b, pen, loss) - ref.objective
+    gap = duality_gap(X, y, w, b, pen, loss)
+    assert gap >= excess - 1e-10 * max(1.0, ref.objective)
+    assert gap >= 0.0
+
+
+def test_lasso_gap_matches_the_closed_form_at_zero():
+    # at w = 0, b = ybar with lam >= lam_max the dual point r/m is feasible and the gap is 0;
+    # with lam = lam_max / 2 it is ||yc||^2/(2m) (1 - s)^2, s = 1/2: F(0) / 4
+    X, y = _data("squared", 0)
+    lm = _lam_max(X, y)
+    f0 = 0.5 * np.mean((y - y.mean()) ** 2)
+    assert duality_gap(X, y, np.zeros(X.shape[1]), y.mean(), nr.L1(lm)) == pytest.approx(0.0, abs=1e-15)
+    assert duality_gap(X, y, np.zeros(X.shape[1]), y.mean(), nr.L1(lm / 2)) == pytest.approx(f0 / 4, rel=1e-12)
+
+
+def test_no_certificate_without_a_penalty():
+    X, y = _data("squared", 0)
+    assert np.isnan(fit_linear(X, y, None).gap)
+    assert np.isnan(fit_linear(X, y, nr.L1(0.0)).gap)
+
+
+# ------------------------------------------------------------------ the working-set solver
+
+
+@pytest.mark.parametrize("shape", [(200, 50), (60, 300), (150, 1500)])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("frac", [0.5, 0.1, 0.02])
+def test_lasso_matches_sklearn(shape, fit_intercept, frac):
+    from sklearn.linear_model import Lasso
+
+    m, p = shape
+    d = make_sparse_regression(m, p, 8, noise=0.5, correlation=0.5, intercept=2.0, seed=p)
+    X, y = d.X, d.y
+    lam = frac * (_lam_max(X, y) if fit_intercept else np.abs(X.T @ y).max() / m)
+    res = fit_linear(X, y, nr.L1(lam), fit_intercept=fit_intercept, tol=1e-12, max_iter=100_000)
+    sk = Lasso(alpha=lam, fit_intercept=fit_intercept, tol=1e-14, max_iter=1_000_000).fit(X, y)
+    assert res.solver == "working-set" and res.converged
+    f_sk = objective(X, y, sk.coef_, sk.intercept_ if fit_intercept else 0.0, nr.L1(lam))
+    assert res.objective <= f_sk + 1e-12 * f_sk
+    assert res.gap <= 1e-12 * res.null_objective
+    np.testing.assert_allclose(res.coef, sk.coef_, atol=1e-6 * max(1.0, np.abs(sk.coef_).max()))
+
+
+@pytest.mark.parametrize("l1_ratio", [0.9, 0.5, 0.1])
+def test_elastic_net_matches_sklearn(l1_ratio):
+    from sklearn.linear_model import ElasticNet
+
+    d = make_sparse_regression(150, 400, 10, noise=0.5, correlation=0.5, seed=1)
+    lam = 0.05 * _lam_max(d.X, d.y) / l1_ratio
+    res = fit_linear(d.X, d.y, nr.ElasticNet(lam, l1_ratio), tol=1e-12, max_iter=100_000)
+    sk = ElasticNet(alpha=lam, l1_ratio=l1_ratio, tol=1e-14, max_iter=1_000_000).fit(d.X, d.y)
+    assert res.converged and res.solver == "working-set"
+    np.testing.assert_allclose(res.coef, sk.coef_, atol=1e-6 * np.abs(sk.coef_).max())
+    assert res.intercept == pytest.approx(sk.intercept_, rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_group_lasso_matches_fista_and_zeroes_whole_groups(loss):
+    X, y = _data(loss, 5, m=150, p=60)
+    groups = _groups(60, np.random.default_rng(0))
+    lam = 0.05 if loss == "squared" else 0.01
+    pen = nr.GroupLasso(lam, groups)
+    res = fit_linear(X, y, pen, loss=loss, tol=1e-12)
+    ref = fit_linear(X, y, pen, loss=loss, **REF)
+    assert res.solver == "working-set" and res.converged
+    assert res.objective <= ref.objective + 1e-11 * ref.objective
+    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-5 * np.abs(ref.coef).max())
+    zero = [np.all(res.coef[g] == 0) for g in groups]
+    assert any(zero) and not all(zero)
+    for g, z in zip(groups, zero, strict=True):
+        assert z or np.all(res.coef[g] != 0)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_l1_logistic_satisfies_kkt_and_matches_fista(fit_intercept):
+    from scipy.special import expit
+
+    d = make_sparse_classification(200, 1000, 6, seed=2)
+    X, y = d.X, d.y
+    lam = 0.15 * np.abs(X.T @ (y - y.mean())).max() / len(y)
+    res = fit_linear(X, y, nr.L1(lam), loss="logistic", fit_intercept=fit_intercept, tol=1e-12)
+    assert res.converged and res.solver == "working-set"
+    g = X.T @ (expit(X @ res.coef + res.intercept) - y) / len(y)
+    nz = res.coef != 0
+    assert 0 < nz.sum() < 150
+    np.testing.assert_allclose(g[nz], -lam * np.sign(res.coef[nz]), atol=1e-6 * lam)
+    assert np.abs(g[~nz]).max() <= lam * (1 + 1e-6)
+    if fit_intercept:
+        assert abs(np.mean(expit(X @ res.coef + res.intercept) - y)) < 1e-8
+    ref = fit_linear(X, y, nr.L1(lam), loss="logistic", fit_intercept=fit_intercept, **REF)
+    assert res.objective <= ref.objective + 1e-11
+
+
+def test_screening_is_safe(monkeypatch):
+    """With p >= 1000 gap safe screening drops columns; the answer is the one without it.
+    Warm-started from a nearby lambda (as on a path) the first gap is small enough to screen."""
+    d = make_sparse_regression(200, 3000, 10, noise=0.5, correlation=0.5, seed=7)
+    lam = 0.1 * _lam_max(d.X, d.y)
+    start = fit_linear(d.X, d.y, nr.L1(1.05 * lam), tol=1e-3).coef
+    calls = []
+    original = ws_module.full_state
+
+    def spy(prob, st_, theta, cols=None, Xa=None):
+        calls.append(None if cols is None else cols.size)
+        return original(prob, st_, theta, cols, Xa)
+
+    monkeypatch.setattr(ws_module, "full_state", spy)
+    screened = fit_linear(d.X, d.y, nr.L1(lam), tol=1e-12, coef_init=start)
+    assert any(c is not None and c < 1500 for c in calls)  # the screening did drop columns
+    monkeypatch.setattr(ws_module, "_SCREEN_MIN_BLOCKS", 10**9)
+    plain = fit_linear(d.X, d.y, nr.L1(lam), tol=1e-12, coef_init=start)
+    np.testing.assert_allclose(screened.coef, plain.coef, atol=1e-9 * np.abs(plain.coef).max())
+    assert np.array_equal(screened.coef != 0, plain.coef != 0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), frac=st.floats(1e-3, 0.9), loss=st.sampled_from(["squared", "logistic"]),
+       tol=st.sampled_from([1e-4, 1e-7, 1e-10]))
+def test_converged_means_certified(seed, frac, loss, tol):
+    X, y = _data(loss, seed, m=60, p=40)
+    lam = frac * (_lam_max(X, y) if loss == "squared" else np.abs(X.T @ (y - y.mean())).max() / len(y))
+    res = fit_linear(X, y, nr.L1(lam), loss=loss, tol=tol)
+    assert res.converged and res.residual <= tol
+    # recompute the certificate independently of the solver's own bookkeeping
+    gap = duality_gap(X, y, res.coef, res.intercept, nr.L1(lam), loss)
+    assert gap <= tol * res.null_objective * (1 + 1e-6) + 1e-15
+    ref = fit_linear(X, y, nr.L1(lam), loss=loss, **REF)
+    assert res.objective - ref.objective <= tol * res.null_objective + 1e-12
+
+
+def test_float32_stays_float32():
+    d = make_sparse_regression(100, 200, 5, seed=3)
+    X32, y32 = d.X.astype(np.float32), d.y.astype(np.float32)
+    res = fit_linear(X32, y32, nr.L1(0.1))
+    assert res.coef.dtype == np.float32 and res.solver == "working-set"
+    ref = fit_linear(d.X, d.y, nr.L1(0.1))
+    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-4)
+
+
+def test_max_iter_warns_and_says_so():
+    d = make_sparse_regression(100, 300, 10, noise=0.5, correlation=0.8, seed=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = fit_linear(d.X, d.y, nr.L1(0.01), tol=1e-12, max_iter=5)
+    assert [type(c.message) for c in caught] == [ConvergenceWarning]
+    assert not res.converged and res.n_iter <= 10
+    assert res.gap > 1e-12 * res.null_objective and res.residual > 1e-12
+
+
+def test_working_set_needs_a_sparse_penalty():
+    X, y = _data("squared", 0)
+    with pytest.raises(ValueError, match="solver='working-set' needs a sparse penalty"):
+        fit_linear(X, y, nr.L2(0.1), solver="working-set")
+    assert fit_linear(X, y, nr.L2(0.1)).solver == "fista"
+
+
+def test_path_is_warm_started_and_matches_sklearn():
+    from sklearn.linear_model import lasso_path
+
+    d = make_sparse_regression(100, 1500, 10, noise=0.5, correlation=0.5, seed=11)
+    Xc, yc = d.X - d.X.mean(0), d.y - d.y.mean()
+    lams = nr.selection.lambda_grid(_lam_max(Xc, yc), 20, 1e-2)
+    path = nr.regularization_path(Xc, yc, nr.L1, lams, fit_intercept=False, tol=1e-12)
+    _, sk, _ = lasso_path(Xc, yc, alphas=lams, tol=1e-14, max_iter=1_000_000)
+    np.testing.assert_allclose(path.coefs, sk.T, atol=1e-6 * np.abs(sk).max())
+    assert path.converged.all()
