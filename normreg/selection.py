@@ -113,6 +113,17 @@ class CVResult:
 
 
 def _probe_penalty(penalty_factory: Any, p: int) -> Penalty:
+    if isinstance(penalty_factory, Penalty):
+        # a penalty is callable too (its value), which used to end in a message about float64
+        name = type(penalty_factory).__name__
+        hint = {
+            "GroupLasso": "lambda lam: nr.GroupLasso(lam, groups)",
+            "ElasticNet": "lambda lam: nr.ElasticNet(lam, 0.5)",
+        }
+        raise TypeError(
+            f"penalty_factory must be a callable lam -> penalty, which the path calls at every lambda; got the "
+            f"penalty {penalty_factory!r}: pass {hint.get(name, 'nr.' + name)} instead"
+        )
     if not callable(penalty_factory):
         raise TypeError(
             f"penalty_factory must be a callable lam -> penalty, e.g. nr.L1; got {type(penalty_factory).__name__}"

@@ -251,3 +251,13 @@ def test_figures_of_chapter_6_draw_the_results(data):
         plot_cv_curve(paths["lasso"])
     with pytest.raises(ValueError, match="same length"):
         plot_train_test_vs_lambda([1.0, 0.5], [1.0], [1.0])
+
+
+def test_a_penalty_instead_of_a_factory_gets_a_clear_error(data):
+    # issue 10 item 26: this used to fail with "... got float64"
+    X, y = data
+    for call in (regularization_path, select_lambda):
+        with pytest.raises(TypeError, match=r"penalty_factory must be a callable lam -> penalty.*got the penalty L1"):
+            call(X, y, nr.L1(0.1), n_lams=3)
+    with pytest.raises(TypeError, match=r"lambda lam: nr.GroupLasso\(lam, groups\)"):
+        regularization_path(X, y, nr.GroupLasso(0.1, [list(range(X.shape[1]))]), n_lams=3)
