@@ -408,7 +408,7 @@ def plot_early_stopping(
         ax.semilogx(grid, ridge, color=f"C{i}", ls="--", lw=1.2, label=rf"ridge, $\alpha = 1/({k}\eta)$")
     ax.plot(lam, np.zeros_like(lam), "|", color="k", ms=8, label=r"eigenvalues $\lambda_i$")
     ax.legend(fontsize=6, loc="upper left")
-    label(ax, r"eigenvalue $\lambda_i$ of $H$", "fraction of $w^\\star$ kept", "shrinkage per direction")
+    label(ax, r"eigenvalue $\lambda_i$ of $H$", r"fraction of $\hat w$ kept (per direction)", "shrinkage per direction")
     if test_errors is not None:
         ax2 = np.atleast_1d(axes)[1]
         if steps is None:
