@@ -334,7 +334,8 @@ def covariance_df(predictions: Any, y: Any, mean: Any, sigma: float) -> Covarian
     which is unbiased (the factor :math:`R/(R-1)` undoes the centring's bias). Centring
     removes the term :math:`\operatorname{E}[\hat y]^\top(y_r - \mu)`, of mean zero but of
     large variance when :math:`\lVert\mu\rVert` is large; the standard error is that of
-    the mean of the :math:`s_r`. This makes no assumption about the procedure:
+    the mean of the :math:`s_r` treated as independent (they share :math:`\bar{\hat y}`,
+    a dependence of order :math:`1/R`). This makes no assumption about the procedure:
     for a linear smoother :math:`\hat y = Hy` it estimates :math:`\operatorname{tr} H`; for
     the lasso it is an independent check of Zou, Hastie & Tibshirani's (2007) theorem that
     the number of non-zero coefficients is an unbiased estimate of df.

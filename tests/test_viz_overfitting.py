@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from figure_checks import assert_labelled
 
-from normreg.analysis import bias_variance_decomposition, effective_df
+from normreg.analysis import bias_variance_decomposition, covariance_df, effective_df
 from normreg.datasets import make_polynomial_data
 from normreg.viz import overfitting as vo
 
@@ -120,19 +120,33 @@ def test_chapter1_exercise_solutions_say_what_the_code_prints():
     x, y = make_polynomial_data(20, noise=0.2, seed=0)
     xt, yt = make_polynomial_data(500, noise=0.2, seed=1)
     # ex-ovf-1 (test MSE on all 500 test points)
-    te = {lam: vo.fit_polynomial(x, y, 15, lam).mse(xt, yt) for lam in (1e-12, 1e-10, 1e-8, 1e-6, 1e-2, 1.0)}
-    assert round(te[1e-12]) == 36 and round(te[1e-10], 1) == 5.7 and te[1e-8] < 0.1
+    lams1 = (1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0)
+    te = {lam: vo.fit_polynomial(x, y, 15, lam).mse(xt, yt) for lam in lams1}
+    assert round(te[1e-12]) == 36 and round(te[1e-10], 1) == 5.7
+    assert max(te[1e-8], te[1e-6], te[1e-4]) < 0.1 and min(te, key=te.get) == 1e-6
     assert round(te[1e-6], 3) == 0.065 and round(te[1e-2], 2) == 0.11 and round(te[1.0], 2) == 0.51
     tr = [vo.fit_polynomial(x, y, 15, lam).mse(x, y) for lam in (1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0)]
     assert np.all(np.diff(tr) > 0) and round(tr[0], 4) == 0.0056 and round(tr[-1], 2) == 0.23
+    # ex-ovf-2 (normal equations against the package, and the two condition numbers)
+    Phi = vo.polynomial_features(x, 15)
+    Pc, yc = Phi - Phi.mean(axis=0), y - y.mean()
+    w = np.linalg.solve(Pc.T @ Pc / 20 + 1e-3 * np.eye(15), Pc.T @ yc / 20)
+    assert 1e-14 < np.max(np.abs(w - vo.fit_polynomial(x, y, 15, 1e-3).coef)) < 1e-12
+    assert round(np.linalg.cond(Pc.T @ Pc) / 1e12) == 3 and round(np.linalg.cond(Pc) / 1e6, 1) == 1.7
+    # ex-ovf-3
+    from normreg import conventions
+
+    lam32 = conventions.to_book(0.3, "sklearn-mlp", n_samples=32)
+    assert round(lam32, 4) == 0.0094 and 4.5 < lam32 / (0.3 / 150) < 5
     # ex-ovf-df-cov
     rng = np.random.default_rng(0)
     f = np.sin(np.pi * x)
     Y = f + 0.2 * rng.standard_normal((2000, 20))
     F = np.array([vo.fit_polynomial(x, yy, 15, 1e-3).predict(x) for yy in Y])
-    cov = np.mean((F - F.mean(axis=0)) * (Y - f), axis=0).sum() / 0.2**2
-    assert round(cov, 1) == 6.3
-    assert round(effective_df(vo.polynomial_features(x, 15), 1e-3), 2) == 6.24
+    est = covariance_df(F, Y, f, 0.2)
+    exact = effective_df(vo.polynomial_features(x, 15), 1e-3)
+    assert round(est.df, 2) == 6.32 and round(est.se, 2) == 0.08 and round(exact, 2) == 6.24
+    assert abs(est.df - exact) < est.se
     # ex-ovf-bv-lambda
     grid = np.linspace(-1, 1, 201)
     out = {}
@@ -153,3 +167,18 @@ def test_chapter1_exercise_solutions_say_what_the_code_prints():
         xv, yv = make_polynomial_data(20, noise=0.2, seed=seed)
         chosen.append(int(np.argmin(vo.degree_sweep(x, y, xv, yv, range(16)).test_mse)))
     assert sum(c in (4, 5, 6) for c in chosen) == 8 and chosen[-2:] == [10, 10]
+
+
+def test_plot_train_test_reference_lines_are_what_the_chapter_caption_says():
+    # fig-ovf-mlp-sweep's caption: green lines, dotted for train, dash-dotted for test.
+    fig, data = vo.plot_train_test(
+        [1e-3, 1e-2], [1.0, 0.9], [0.8, 0.85], xlabel="x", ylabel="y", logx=True, reference=(1.0, 0.83)
+    )
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == ["train", "test", "train, no penalty", "test, no penalty"]
+    assert [ln.get_linestyle() for ln in lines[2:]] == [":", "-."]
+    assert [ln.get_color() for ln in lines[2:]] == ["C2", "C2"]
+    assert [tuple(ln.get_ydata()) for ln in lines[2:]] == [(1.0, 1.0), (0.83, 0.83)]
+    assert fig.axes[0].get_xscale() == "log"
+    np.testing.assert_array_equal(data["test"], [0.8, 0.85])
+    assert_labelled(fig)

@@ -170,8 +170,9 @@ def plot_train_test(
 
     Returns the figure and ``{"x", "train", "test"}``. With ``ax`` given, draws into it
     (and returns its figure); ``suffix`` is appended to the legend labels. ``reference``, a
-    pair ``(train, test)``, is drawn as two horizontal dotted lines labelled "no penalty"
-    (for a sweep over :math:`\lambda > 0` on a log axis, where :math:`\lambda = 0` has no place).
+    pair ``(train, test)``, is drawn as two horizontal green lines (dotted: train,
+    dash-dotted: test) labelled "train, no penalty" and "test, no penalty" (for a sweep
+    over :math:`\lambda > 0` on a log axis, where :math:`\lambda = 0` has no place).
     """
     xs = as_float_array(x, "x", ndim=1, allow_int=True)
     tr = as_float_array(train, "train", ndim=1, allow_int=True)
