@@ -169,8 +169,10 @@ WEIGHT_DECAY: dict[str, str] = {
 }
 
 
-def _weight_decay_factor(optimizer: str, momentum: float, reduction: str, n_samples: int | None) -> float:
-    """lam / wd for ``optimizer``: (1 - mu) for decoupled SGD, 1 for coupled, divided by m for a sum."""
+def _weight_decay_factor(
+    optimizer: str, momentum: float, reduction: str, n_samples: int | None
+) -> tuple[float, float]:
+    """``(f, m)`` with lam = wd * f / m: f = 1 - mu for decoupled SGD, 1 if coupled; m for a sum."""
     if optimizer not in WEIGHT_DECAY:
         raise ValueError(f"optimizer must be one of {sorted(WEIGHT_DECAY)}; got {optimizer!r}")
     mu = check_scalar(momentum, "momentum", low=0.0, high=1.0, high_open=True)
@@ -190,7 +192,7 @@ def _weight_decay_factor(optimizer: str, momentum: float, reduction: str, n_samp
     else:
         m = 1.0
     factor = (1.0 - mu) if kind == "decoupled-sgd" else 1.0
-    return factor / m
+    return factor, m
 
 
 def weight_decay_to_l2(
@@ -253,9 +255,9 @@ def weight_decay_to_l2(
     >>> weight_decay_to_l2(0.01, "torch-sgd", reduction="sum", n_samples=100)
     0.0001
     """
-    factor = _weight_decay_factor(optimizer, momentum, reduction, n_samples)
+    factor, m = _weight_decay_factor(optimizer, momentum, reduction, n_samples)
     wd = check_scalar(weight_decay, "weight_decay", low=0.0)
-    return wd * factor
+    return (wd * factor) / m  # in this order: no intermediate overflow or underflow
 
 
 def l2_to_weight_decay(
@@ -275,9 +277,9 @@ def l2_to_weight_decay(
     >>> l2_to_weight_decay(0.001, "keras-sgd", momentum=0.9)  # doctest: +ELLIPSIS
     0.0100000...
     """
-    factor = _weight_decay_factor(optimizer, momentum, reduction, n_samples)
+    factor, m = _weight_decay_factor(optimizer, momentum, reduction, n_samples)
     lam_ = check_scalar(lam, "lam", low=0.0)
-    return lam_ / factor
+    return (lam_ / factor) * m  # inf only if the true value overflows
 
 
 def keras_weight_decay_to_l2(weight_decay: float, *, momentum: float = 0.0) -> float:

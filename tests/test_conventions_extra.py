@@ -297,6 +297,15 @@ def test_weight_decay_round_trip(wd, mu, opt):
     assert cv.l2_to_weight_decay(lam, opt, momentum=mu) == pytest.approx(wd, rel=1e-9, abs=1e-300)
 
 
+def test_weight_decay_conversion_across_the_floating_point_range():
+    """No intermediate overflow or underflow: wd * (1 - mu) / m is computed in that order."""
+    big_m = 10**300
+    assert cv.weight_decay_to_l2(1e300, "torch-sgd", reduction="sum", n_samples=big_m) == pytest.approx(1.0)
+    assert cv.l2_to_weight_decay(1e-300, "torch-sgd", reduction="sum", n_samples=big_m) == pytest.approx(1.0)
+    assert cv.weight_decay_to_l2(5e-324, "keras-sgd", momentum=0.5) in (0.0, 5e-324)  # true value 2.5e-324
+    assert cv.l2_to_weight_decay(1e308, "keras-sgd", momentum=0.9) == np.inf  # 1e309 is not representable
+
+
 @pytest.mark.parametrize("opt", ["keras-adam", "keras-adamw", "torch-adamw", "optax-adamw"])
 def test_decoupled_adaptive_decay_is_refused(opt):
     assert cv.WEIGHT_DECAY[opt] == "decoupled-adaptive"
