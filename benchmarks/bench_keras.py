@@ -6,15 +6,19 @@ and the softmax cross-entropy:
 * ``mlp`` -- 64 -> 256 -> 256 -> 10, ReLU;
 * ``cnn`` -- 8x8x1 -> Conv 3x3x16 -> Conv 3x3x32 -> max-pool -> Dense 64 -> Dense 10;
 * ``deep`` -- 64 -> 16 hidden layers of 64 -> 10, ReLU: about as many weights as ``mlp`` in
-  17 kernels instead of 3, where a cost per kernel (per-layer regularizers) shows.
+  17 kernels instead of 3, where a cost per kernel (per-layer regularizers) would show;
+* ``wide`` -- 64 -> 7 hidden layers of 4096 -> 10, ReLU: about 1.0e8 weights, a step that
+  keeps a GPU busy (the three small models above are launch-bound there). Included by
+  default only where Keras's backend sees a GPU; on a CPU ask for it with ``--models``.
 
 Three variants of the same step, all with the same initial weights:
 
 * ``none``      -- the data loss alone (the reference);
 * ``per-layer`` -- ``kernel_regularizer=normreg.keras.L2(lam)`` on every layer, added as Keras
-  adds it (``ops.sum(model.losses)``): one small reduction per kernel;
-* ``fused``     -- ``normreg.keras.penalty_loss(kernels, L2(lam))``: the same value as one
-  reduction over all kernels.
+  adds it (``ops.sum(model.losses)``): one regularizer call, a small reduction, per kernel;
+* ``fused``     -- ``normreg.keras.penalty_loss(kernels, L2(lam))``: the same value, also one
+  reduction per kernel (where the kernel lies, never concatenated into one vector), the
+  per-kernel terms stacked and added in one sum inside the step.
 
 The step is a custom training step (forward, loss, gradient, ``optimizer`` update), not
 ``model.train_on_batch``, whose fixed per-call cost (about 2 ms on 2 CPU cores with
@@ -26,13 +30,17 @@ Keras's (``KERAS_BACKEND``, TensorFlow by default), and every figure records it.
 Each ratio is a variant's step time over the unregularized step time of the same model and
 mode. The variants are timed interleaved (none, per-layer, fused, then rotated), each sample
 long enough to dwarf the timer, and the ratio is the median over repeats of the per-repeat
-ratios, so that a change of machine load between samples cancels out.
+ratios, so that a change of machine load between samples cancels out. The smallest and
+largest per-repeat ratio (``ratio_min_max``) and the smallest and largest sample of every
+step time (``step_s_min_max``) are recorded beside the medians, so that a reader can tell
+a difference from the noise.
 Target (issue 6): fused step <= 1.03x the unregularized one in the compiled modes.
 
 Results go to ``normreg/_recorded/keras_cpu.json``, or ``keras_gpu.json`` where the backend
 sees a GPU, with the machine, device, backend and library versions.
 
-Usage: ``[KERAS_BACKEND=jax] python benchmarks/bench_keras.py [--repeats 15] [--threads 1] [--quick [--save]]``
+Usage: ``[KERAS_BACKEND=jax] python benchmarks/bench_keras.py [--models mlp cnn deep wide]``
+``[--repeats 15] [--threads 1] [--quick [--save]]``
 """
 
 from __future__ import annotations
@@ -53,7 +61,8 @@ from _timing import machine, print_table, save  # noqa: E402
 LAM = 1e-4
 BATCH = 128
 VARIANTS = ("none", "per-layer", "fused")
-MODELS = ("mlp", "cnn", "deep")
+MODELS = ("mlp", "cnn", "deep", "wide")
+SMALL_MODELS = MODELS[:3]
 TARGET = 1.03
 
 
@@ -165,6 +174,12 @@ def build(name: str, regularizer: Any = None) -> Any:
         h = inp
         for _ in range(16):
             h = layers.Dense(64, activation="relu", **reg)(h)
+        out = layers.Dense(10, **reg)(h)
+    elif name == "wide":
+        inp = keras.Input((64,))
+        h = inp
+        for _ in range(7):
+            h = layers.Dense(4096, activation="relu", **reg)(h)
         out = layers.Dense(10, **reg)(h)
     else:
         raise ValueError(f"model must be one of {MODELS}; got {name!r}")
@@ -339,6 +354,7 @@ def run(models: list[str], mode_list: list[str], repeats: int, min_time: float, 
                 "penalized_params": n_penalized,
                 "kernels": len(kernels),
                 "step_s": {v: statistics.median(samples[v]) for v in VARIANTS},
+                "step_s_min_max": {v: [min(samples[v]), max(samples[v])] for v in VARIANTS},
                 "ratio": ratios,
                 "ratio_min_max": spread,
                 "penalty_check": check,
@@ -373,7 +389,8 @@ def record_name(payload: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--models", nargs="*", default=None, choices=MODELS,
+                        help="default: mlp cnn deep, and wide where the backend sees a GPU")
     parser.add_argument("--modes", nargs="*", default=None, help="default: all modes of the backend")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--min-time", type=float, default=0.1, help="seconds per timed sample")
@@ -387,7 +404,8 @@ def main() -> None:
     if unknown:
         parser.error(f"--modes {unknown} not available with backend {backend_name()!r} (choose from {modes()})")
     repeats, min_time = (3, 0.02) if args.quick else (args.repeats, args.min_time)
-    out = run(args.models, mode_list, repeats, min_time, args.threads, args.quick)
+    models = args.models or list(MODELS if device()["kind"] == "gpu" else SMALL_MODELS)
+    out = run(models, mode_list, repeats, min_time, args.threads, args.quick)
     rows = [
         [r["model"], r["mode"], r["backend"], f"{r['step_s']['none'] * 1e3:.3f}",
          f"{r['ratio']['per-layer']:.3f}x", f"{r['ratio']['fused']:.3f}x"]

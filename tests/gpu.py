@@ -1,4 +1,4 @@
-"""Does TensorFlow see a GPU here? Shared by the nbval hook (conftest.py) and ``make notebooks``.
+"""Does TensorFlow see a GPU here? Used by the nbval hook (``tests/pytest_book.py``).
 
 The answer comes from a subprocess, so that asking does not import TensorFlow into the
 test process (and costs nothing where no notebook has a ``gpu`` cell).
@@ -10,6 +10,8 @@ import functools
 import subprocess
 import sys
 
+import nbformat
+
 GPU_TAG = "gpu"
 
 
@@ -20,3 +22,8 @@ def tensorflow_sees_gpu() -> bool:
         return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def gpu_cells(nb: nbformat.NotebookNode) -> list[int]:
+    """Indices of the code cells tagged ``gpu``."""
+    return [k for k, c in enumerate(nb.cells) if c.cell_type == "code" and GPU_TAG in c.metadata.get("tags", [])]

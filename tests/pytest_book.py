@@ -1,9 +1,12 @@
 """pytest plugin of the project (loaded with ``-p pytest_book`` from pyproject.toml), so it
 applies however pytest is called: ``make test``, ``pytest book/02_norms.ipynb``, ...
 
-Cells tagged ``gpu`` run only where TensorFlow sees a GPU. Elsewhere nbval skips them with
-a reason that pytest prints (``-ra``), and the book keeps showing the output they stored
-when they last ran on a GPU.
+Cells tagged ``gpu`` skip *themselves* where TensorFlow sees no GPU: they print a note and
+measure nothing, so that nbval, ``make notebooks`` and a reader's "Run all" take the same
+path, and the book stores the note (never an output that was not measured). nbval runs
+them like every other cell and compares that note. Where a GPU is visible they measure,
+and what they print (device names, timings) cannot match the stored note: there, and only
+there, nbval runs them without comparing their output.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ def _cell_tags(item: pytest.Item) -> list[str]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     gpu_items = [item for item in items if GPU_TAG in _cell_tags(item)]
-    if gpu_items and not tensorflow_sees_gpu():
-        reason = "GPU cell: TensorFlow sees no GPU here; the book shows the output stored on a GPU"
-        for item in gpu_items:
-            item.add_marker(pytest.mark.skip(reason=reason))
+    if gpu_items and tensorflow_sees_gpu():
+        for item in gpu_items:  # a measurement on this GPU: run it, do not compare it
+            item.options["check"] = False

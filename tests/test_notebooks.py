@@ -2,8 +2,9 @@
 
 nbval (``make test``) re-executes every notebook inside the repository. These tests check
 what nbval cannot: that no notebook reads a file of the repository (data, recorded results
-and figures come from ``normreg`` itself), and that a chapter copied out of the repository
-reproduces its stored outputs there.
+and figures come from ``normreg`` itself), that a chapter copied out of the repository
+reproduces its stored outputs there, and that a notebook with ``gpu`` cells runs to the
+end as a reader runs it (plain nbclient, no test-harness hook that could hide a failure).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from execute_notebooks import execute, notebooks  # noqa: E402
+from gpu import gpu_cells, tensorflow_sees_gpu  # noqa: E402
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 # reading files, or naming places that exist only in a clone of the repository
@@ -55,3 +57,26 @@ def test_chapter_downloaded_alone_reproduces_its_outputs(name: str, tmp_path: Pa
     stored = _text_outputs(nbformat.read(copy, as_version=4))
     execute(copy)
     assert _text_outputs(nbformat.read(copy, as_version=4)) == stored
+
+
+def _notebooks_with_gpu_cells() -> list[Path]:
+    return [p for p in notebooks([str(BOOK)]) if gpu_cells(nbformat.read(p, as_version=4))]
+
+
+@pytest.mark.parametrize("path", _notebooks_with_gpu_cells(), ids=lambda p: p.name)
+def test_notebook_with_gpu_cells_runs_as_a_reader_runs_it(path: Path, tmp_path: Path):
+    """Downloaded alone and run with nbclient (what "Run all" and ``nbconvert --execute``
+    do): every cell runs, ``gpu`` cells included, and the notebook must finish. Without a
+    GPU each ``gpu`` cell must say that it skipped itself, and print nothing else."""
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    execute(copy)  # nbclient raises CellExecutionError on the first cell that fails
+    nb = nbformat.read(copy, as_version=4)
+    errors = [k for k, c in enumerate(nb.cells) for o in c.get("outputs", [])
+              if o.get("output_type") == "error" or o.get("name") == "stderr"]
+    assert not errors, f"{path.name}: cells {errors} wrote an error or stderr"
+    if not tensorflow_sees_gpu():
+        for k in gpu_cells(nb):
+            text = "".join(o.get("text", "") for o in nb.cells[k].outputs)
+            assert text.startswith("No GPU"), f"{path.name} cell {k} printed {text[:200]!r}"
+            assert text.count("\n") == 1, f"{path.name} cell {k}: more than the note {text!r}"

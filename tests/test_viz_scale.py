@@ -135,6 +135,50 @@ def test_plot_gpu_bandwidth(nominal):
         vs.plot_gpu_bandwidth({"rows": []})
 
 
+KERAS_SPREAD = {
+    "target_fused_ratio": 1.03,
+    "results": [
+        {"model": "mlp", "mode": "eager", "ratio": {"per-layer": 1.4, "fused": 1.2},
+         "ratio_min_max": {"per-layer": [1.3, 1.6], "fused": [1.1, 1.25]}},
+        {"model": "mlp", "mode": "graph", "ratio": {"per-layer": 1.1, "fused": 1.05},
+         "ratio_min_max": {"per-layer": [0.8, 1.7], "fused": [1.0, 1.09]}},
+    ],
+}
+
+
+def test_step_ratio_whiskers_span_the_recorded_range():
+    spreads = vs.step_ratio_spreads(KERAS_SPREAD)
+    assert spreads == {"mlp": {"eager": {"per-layer": (1.3, 1.6), "fused": (1.1, 1.25)},
+                               "graph": {"per-layer": (0.8, 1.7), "fused": (1.0, 1.09)}}}
+    assert vs.step_ratio_spreads(KERAS) == {}  # a record without spreads draws no whiskers
+    fig, _ = vs.plot_step_ratios(KERAS_SPREAD)
+    ax = fig.axes[0]
+    bars = {(round(p.get_x() + p.get_width() / 2, 9), round(p.get_y() + p.get_height(), 9))
+            for p in ax.patches}
+    whiskers = set()
+    for container in ax.containers:
+        if hasattr(container, "has_yerr"):  # an ErrorbarContainer
+            for seg in container.lines[2][0].get_segments():
+                (x0, y0), (x1, y1) = seg
+                assert x0 == x1
+                whiskers.add((round(x0, 9), round(y0, 9), round(y1, 9)))
+    # per-layer bars left of each mode's tick, fused right of it (width 0.8 / 2 variants)
+    expected = {(-0.2, 1.3, 1.6), (0.2, 1.1, 1.25), (0.8, 0.8, 1.7), (1.2, 1.0, 1.09)}
+    assert whiskers == expected
+    for x, lo, hi in whiskers:  # each whisker sits on the bar of its median
+        (mid,) = [h for bx, h in bars if bx == x]
+        assert lo < mid < hi
+    low, high = ax.get_ylim()
+    assert low < 0.8 and high > 1.7  # whiskers inside the axes
+
+
+def test_step_ratio_spread_must_contain_the_median():
+    bad = {"results": [{"model": "mlp", "mode": "xla", "ratio": {"fused": 1.5},
+                        "ratio_min_max": {"fused": [0.9, 1.2]}}]}
+    with pytest.raises(ValueError, match="outside its recorded range"):
+        vs.step_ratio_spreads(bad)
+
+
 # ----------------------------------------------------------------------------- shipped records
 @pytest.mark.parametrize("name", [n for n in recorded.available() if n.startswith("penalties_cpu")])
 def test_shipped_penalty_record_plots(name):

@@ -30,6 +30,7 @@ __all__ = [
     "penalty_costs",
     "plot_penalty_cost",
     "step_ratios",
+    "step_ratio_spreads",
     "plot_step_ratios",
     "plot_gpu_bandwidth",
 ]
@@ -140,21 +141,51 @@ def step_ratios(record: Mapping[str, Any]) -> dict[str, dict[str, dict[str, floa
     return out
 
 
+def step_ratio_spreads(record: Mapping[str, Any]) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
+    r"""The smallest and largest per-repeat ratio of every step ratio that a ``keras_cpu`` /
+    ``keras_gpu`` record keeps (``ratio_min_max``): ``{model: {mode: {variant: (lo, hi)}}}``;
+    entries without a spread are left out.
+
+    Example
+    -------
+    >>> rec = {"results": [{"model": "mlp", "mode": "xla", "ratio": {"fused": 1.0},
+    ...                     "ratio_min_max": {"fused": [0.9, 1.2]}}]}
+    >>> step_ratio_spreads(rec)
+    {'mlp': {'xla': {'fused': (0.9, 1.2)}}}
+    """
+    step_ratios(record)  # validates the record
+    out: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
+    for r in record["results"]:
+        for variant, pair in r.get("ratio_min_max", {}).items():
+            lo, hi = (float(v) for v in pair)
+            if not lo <= float(r["ratio"][variant]) <= hi:
+                raise ValueError(
+                    f"record: {r['model']}/{r['mode']} {variant}: the median {r['ratio'][variant]} is "
+                    f"outside its recorded range [{lo}, {hi}]"
+                )
+            out.setdefault(r["model"], {}).setdefault(r["mode"], {})[variant] = (lo, hi)
+    return out
+
+
 def plot_step_ratios(record: Mapping[str, Any], target: float | None = None) -> tuple[Figure, dict[str, Any]]:
     r"""Bars of (regularized step time) / (unregularized step time), one panel per model,
     one group of bars per execution mode (eager, ``tf.function``, XLA, ``jax.jit``), one bar
     per variant (per-layer regularizers, one fused penalty). Bars start at 1, a free
-    penalty, and end at the ratio; the target (``record["target_fused_ratio"]`` unless
-    given) is dashed.
+    penalty, and end at the median ratio; where the record keeps the smallest and largest
+    per-repeat ratio (:func:`step_ratio_spreads`) a black whisker spans them. The target
+    (``record["target_fused_ratio"]`` unless given) is dashed.
 
     Returns ``data`` as :func:`step_ratios`.
     """
     data = step_ratios(record)
+    spreads = step_ratio_spreads(record)
     if target is None:
         target = record.get("target_fused_ratio")
     fig, axes = new_figure(len(data), sharey=True)
     axes = np.atleast_1d(axes)
     values = [r for by_mode in data.values() for by_variant in by_mode.values() for r in by_variant.values()]
+    values += [v for by_mode in spreads.values() for by_variant in by_mode.values()
+               for pair in by_variant.values() for v in pair]
     for ax, (model, by_mode) in zip(axes, data.items(), strict=True):
         modes = list(by_mode)
         variants = sorted(next(iter(by_mode.values())), key=lambda v: (v != "per-layer", v))
@@ -163,7 +194,16 @@ def plot_step_ratios(record: Mapping[str, Any], target: float | None = None) -> 
         for k, v in enumerate(variants):
             # bars start at 1 (a free penalty), so that small differences stay visible
             heights = [by_mode[m][v] - 1.0 for m in modes]
-            ax.bar(x + (k - (len(variants) - 1) / 2) * width, heights, width, bottom=1.0, label=v, color=f"C{k}")
+            centres = x + (k - (len(variants) - 1) / 2) * width
+            ax.bar(centres, heights, width, bottom=1.0, label=v, color=f"C{k}")
+            ranges = [spreads.get(model, {}).get(m, {}).get(v) for m in modes]
+            has = [i for i, rng in enumerate(ranges) if rng is not None]
+            if has:
+                mid = np.array([by_mode[modes[i]][v] for i in has])
+                lo = np.array([ranges[i][0] for i in has])
+                hi = np.array([ranges[i][1] for i in has])
+                ax.errorbar(centres[has], mid, yerr=[mid - lo, hi - mid], fmt="none", ecolor="k",
+                            elinewidth=0.8, capsize=2)
         ax.axhline(1.0, color="k", lw=0.8)
         if target is not None:
             ax.axhline(target, color="C3", ls="--", lw=1, label=f"target {target:g}")
