@@ -45,6 +45,7 @@ notebooks: $(STAMP)
 
 ## make bench: the benchmark tables (ratios against references timed in the same run).
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -r benchmarks/requirements-bench.txt
 	$(PY) benchmarks/run_all.py
 
 clean:

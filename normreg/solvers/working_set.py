@@ -156,21 +156,68 @@ def certificate(prob: _Problem, penalty: Penalty | None, theta: np.ndarray) -> f
     return full_state(prob, st, theta)[0]
 
 
+class _GramCache:
+    """Gram entries :math:`x_j^\\top x_k/m` (centered columns) of every column that has been in a
+    working set of this problem, computed once each: along a path, or from one outer
+    iteration to the next, a working set mostly repeats the previous one, and rebuilding its
+    Gram matrix from the data would cost :math:`m|W|^2` each time."""
+
+    def __init__(self, prob: _Problem) -> None:
+        self.prob = prob
+        self.pos = np.full(prob.p, -1, dtype=np.intp)  # column j is at pos[j] in the cache
+        self.n = 0
+        self.cap = 0
+        self.Xc = np.empty((prob.m, 0), order="F")
+        self.G = np.empty((0, 0))
+        self.c = np.empty(0)
+
+    def _grow(self, need: int) -> None:
+        cap = max(need, 2 * self.cap, 64)
+        Xc = np.empty((self.prob.m, cap), order="F")
+        G = np.empty((cap, cap))
+        c = np.empty(cap)
+        n = self.n
+        Xc[:, :n], G[:n, :n], c[:n] = self.Xc[:, :n], self.G[:n, :n], self.c[:n]
+        self.Xc, self.G, self.c, self.cap = Xc, G, c, cap
+
+    def sub(self, W: np.ndarray) -> _SquaredGram:
+        prob, sm = self.prob, self.prob.smooth
+        new = W[self.pos[W] < 0]
+        if new.size:
+            n, k = self.n, new.size
+            if n + k > self.cap:
+                self._grow(n + k)
+            XN = prob.X[:, new]
+            if sm.xbar is not None:  # type: ignore[attr-defined]
+                XN -= sm.xbar[new]  # type: ignore[attr-defined]
+            self.Xc[:, n : n + k] = XN
+            cross = XN.T @ self.Xc[:, : n + k]
+            cross /= prob.m
+            self.G[n : n + k, : n + k] = cross
+            self.G[: n + k, n : n + k] = cross.T
+            self.c[n : n + k] = XN.T @ sm.yc / prob.m  # type: ignore[attr-defined]
+            self.pos[new] = np.arange(n, n + k)
+            self.n = n + k
+        idx = self.pos[W]
+        k0 = float(sm.yc @ sm.yc) / (2 * prob.m)  # type: ignore[attr-defined]
+        return _SquaredGram(self.G[np.ix_(idx, idx)], self.c[idx], k0)
+
+
 def _sub_problem(prob: _Problem, W: np.ndarray) -> _Smooth:
-    """The smooth part restricted to the columns ``W``."""
+    """The smooth part restricted to the columns ``W`` (for the squared loss, the working
+    set's Gram matrix, from the problem's :class:`_GramCache`)."""
     sm = prob.smooth
     if isinstance(sm, _SquaredGram):
         return _SquaredGram(sm.G[np.ix_(W, W)], sm.c[W], sm.k)
     if prob.loss == "squared":
+        if W.size <= prob.m:
+            cache = getattr(prob, "_gram_cache", None)
+            if cache is None:
+                cache = prob._gram_cache = _GramCache(prob)  # type: ignore[attr-defined]
+            return cache.sub(W)
         XW = prob.X[:, W]
         if sm.xbar is not None:
             XW -= sm.xbar[W]
-        if W.size <= prob.m:
-            G = XW.T @ XW
-            G /= prob.m
-            c = XW.T @ sm.yc
-            c /= prob.m
-            return _SquaredGram(G, c, float(sm.yc @ sm.yc) / (2 * prob.m))
         return _SquaredData(XW, None, sm.yc)
     return _Logistic(np.ascontiguousarray(prob.X[:, W]), prob.s, prob.fit_intercept)
 
