@@ -2,8 +2,11 @@ r"""Fitting penalized linear models: gradient descent, the subgradient method, I
 
 The package has one module per idea: :mod:`~normreg.solvers.losses` (the smooth losses and
 their Lipschitz estimates), :mod:`~normreg.solvers.proximal` (ISTA, FISTA with restart,
-gradient descent, the subgradient method), :mod:`~normreg.solvers.screening` (the strong
-rule), :mod:`~normreg.solvers.problem` (validation and the prepared problem) and
+gradient descent, the subgradient method: chapter 4), :mod:`~normreg.solvers.duality` (the
+duality gap, a certificate of optimality), :mod:`~normreg.solvers.working_set` (gap safe
+screening and working sets, the default solver for sparse penalties: chapter 6),
+:mod:`~normreg.solvers.screening` (the strong rule of the first-order solvers),
+:mod:`~normreg.solvers.problem` (validation and the prepared problem) and
 :mod:`~normreg.solvers.fit` (:func:`fit_linear` and the objective written out).
 
 :func:`fit_linear` minimizes, over the coefficients :math:`w \in \mathbb R^p` and an
@@ -23,8 +26,16 @@ conventions ``L1(a)`` solves scikit-learn's ``Lasso(alpha=a)``, ``ElasticNet(a, 
 ``ElasticNet(alpha=a, l1_ratio=r)``, ``L2(a)`` its ``Ridge(alpha=a*m)`` and, for the logistic
 loss, ``L2(a)`` its ``LogisticRegression(C=1/(a*m))``.
 
-The four solvers
-----------------
+The default, ``solver="auto"``
+------------------------------
+For ``L1``, ``ElasticNet`` with ``l1_ratio > 0`` and ``GroupLasso`` (either loss) the default
+is the working-set solver of :mod:`normreg.solvers.working_set`: FISTA (below) on a small
+working set of coefficients, grown from the optimality conditions, with gap safe screening,
+stopping when the duality gap is at most ``tol`` times :math:`F_0` (the objective at
+:math:`w = 0` and the best intercept). For other penalties ``"auto"`` is ``"fista"``.
+
+The four first-order solvers
+----------------------------
 All four take steps of size :math:`t = 1/L`, where :math:`L` estimates the Lipschitz constant
 of :math:`\nabla f` (the largest eigenvalue of :math:`X_c^\top X_c/m` for the squared loss, a
 quarter of that of :math:`[X, 1]^\top [X, 1]/m` for the logistic loss), found by Lanczos
@@ -56,9 +67,9 @@ fails (Beck & Teboulle, 2009).
   converges linearly, in :math:`O(\sqrt\kappa\,\ln(1/\varepsilon))` iterations; for this
   *adaptive* rule such a rate is observed in practice (chapter 4 measures it) but not proven.
 
-Stopping rule
--------------
-Every solver measures optimality by the *gradient mapping*
+Stopping rule of the first-order solvers
+----------------------------------------
+Every first-order solver measures optimality by the *gradient mapping*
 :math:`G_t(y) = \big(y - \operatorname{prox}_{t\Omega}(y - t\nabla f(y))\big)/t`, which is
 zero exactly at a minimizer (for ``"gd"`` it is :math:`\nabla F`). A solver stops, with
 ``converged=True``, at the first iteration where
