@@ -161,13 +161,13 @@ def plot_regularizer_comparison(scores: Mapping[str, Any]) -> tuple[Figure, dict
             raise ValueError(f"scores[{n!r}] needs at least two seeds for a standard error; got {a.size}")
     mean = np.array([a.mean() for a in arrays])
     se = np.array([a.std(ddof=1) / np.sqrt(a.size) for a in arrays])
-    fig, ax = new_figure(1, figsize=(6.0, 3.2))
+    fig, ax = new_figure(1, figsize=(1.25 * len(names) + 1.5, 3.2))
     pos = np.arange(len(names))
     ax.errorbar(pos, mean, yerr=se, fmt="o", ms=5, capsize=4, color="C0", label="mean $\\pm$ 1 SE")
     for k, a in enumerate(arrays):
         ax.plot(np.full(a.size, pos[k]) + 0.15, a, ".", color="0.6", ms=4)
     ax.set_xticks(pos, names)
-    label(ax, "regularizer", "test accuracy", "the same network, regularized four ways")
+    label(ax, "regularizer", "test accuracy", "the same network, regularized in different ways")
     return fig, {"names": names, "mean": mean, "se": se}
 
 
@@ -205,6 +205,7 @@ def plot_embedding_shrinkage(
         ax.plot(x, ratio, ".", ms=4, color=f"C{k}", label=name)
         data[name] = ratio
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.legend(fontsize=8)
     label(ax, "occurrences of the token in training (0 drawn at 0.5)", "row norm / initial row norm",
           "embedding rows after training")
