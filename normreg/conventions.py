@@ -88,6 +88,21 @@ __all__ = [
 
 Penalty = Literal["l1", "l2", "elasticnet"]
 
+
+
+def _inverse_product(a: float, m: float) -> float:
+    """:math:`1/(a m)` for ``a > 0``, ``m >= 1`` without an intermediate overflow.
+
+    ``a * m`` overflows only when ``a`` is large, and then ``1 / a`` is finite; ``1 / a``
+    overflows only when ``a`` is tiny, and then ``a * m`` is finite. The result is ``inf``
+    only when the true value is not representable.
+    """
+    prod = a * m
+    if prod == float("inf"):
+        return (1.0 / a) / m
+    return 1.0 / prod
+
+
 # (convention, penalty) -> (to_book(value, m), from_book(lam, m), needs n_samples)
 _Rule = tuple[Callable[[float, float], float], Callable[[float, float], float], bool]
 _RULES: dict[tuple[str, str], _Rule] = {
@@ -97,7 +112,7 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("keras", "l2"): (lambda v, m: 2.0 * v, lambda lam, m: lam / 2.0, False),
     ("sklearn-lasso", "l1"): (lambda v, m: v, lambda lam, m: lam, False),
     ("sklearn-ridge", "l2"): (lambda v, m: v / m, lambda lam, m: lam * m, True),
-    ("sklearn-logistic", "l2"): (lambda c, m: 1.0 / (c * m), lambda lam, m: 1.0 / (lam * m), True),
+    ("sklearn-logistic", "l2"): (lambda c, m: _inverse_product(c, m), lambda lam, m: _inverse_product(lam, m), True),
     ("pytorch-weight-decay", "l2"): (lambda v, m: v, lambda lam, m: lam, False),
     ("optax-decayed-weights", "l2"): (lambda v, m: v, lambda lam, m: lam, False),
     ("article", "l1"): (lambda v, m: v / (2.0 * m), lambda lam, m: 2.0 * m * lam, True),

@@ -152,3 +152,23 @@ def test_round_trip(value, m):
 def test_bad_arguments(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         cv.to_book(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("value", "m", "expected"),
+    [
+        (2.0**1000, 2**40, 2.0**-1040),  # C * m overflows; 1 / (C m) is a subnormal
+        (2.0**-1000, 2**20, 2.0**980),  # nothing overflows
+        (2.0**-1060, 2**60, 2.0**1000),  # 1 / C overflows, 1 / (C m) does not
+        (2.0**-1074, 1, np.inf),  # the true value 2^1074 is not representable
+    ],
+)
+def test_sklearn_logistic_across_the_floating_point_range(value, m, expected):
+    """1 / (C m) is never 0 or inf by an intermediate overflow (C * m or 1 / C); to_book and
+    from_book are the same formula, so both are checked."""
+    for func in (cv.to_book, cv.from_book):
+        got = func(value, "sklearn-logistic", n_samples=m)
+        if np.isinf(expected):
+            assert got == np.inf
+        else:
+            assert got == expected  # powers of two: exact
