@@ -21,7 +21,8 @@ gives every name below; the code lives in three modules, by idea:
   a penalty added to the loss never does. :func:`prox_step` is the step itself;
   :class:`ProximalCallback` does it from a callback (kept for existing code).
 * **Pruning** (``normreg/keras/pruning.py``): :func:`prune_zero_units` turns those zeros
-  into a physically smaller Keras model with the same outputs.
+  into a physically smaller Keras model with the same outputs; :func:`multiply_adds`
+  counts what a forward pass costs.
 
 **Saving and loading.** The regularizers and :class:`ProximalOptimizer` are registered as
 serializable (``normreg>L1``, ..., ``normreg>ProximalOptimizer``), so a model that uses them
@@ -53,7 +54,7 @@ from __future__ import annotations
 
 from . import optimizers, pruning, regularizers  # noqa: F401  (the modules, for readers)
 from .optimizers import ProximalCallback, ProximalOptimizer, prox_step
-from .pruning import PruningError, prune_zero_units
+from .pruning import PruningError, multiply_adds, prune_zero_units
 from .regularizers import (
     L1,
     L2,
@@ -83,6 +84,7 @@ __all__ = [
     "ProximalCallback",
     "prune_zero_units",
     "PruningError",
+    "multiply_adds",
 ]
 
 # Documented (API page, doctests) and saved (the "module" of a serialized regularizer) as

@@ -40,6 +40,11 @@ def _read(x: Any) -> Any:
     return ops.copy(ops.convert_to_tensor(x))
 
 
+def _value(x: Any) -> Any:
+    """A Keras variable's current value (in a StatelessScope: the mapped one); else ``x``."""
+    return x.value if isinstance(x, keras.Variable) else x
+
+
 def _innermost(optimizer: Any) -> Any:
     """The optimizer that owns the learning rate (through wrappers such as ``LossScaleOptimizer``)."""
     while hasattr(optimizer, "inner_optimizer"):
@@ -329,6 +334,10 @@ class ProximalOptimizer(keras.optimizers.Optimizer):
         if not self.built:
             raise ValueError("ProximalOptimizer.stateless_apply: build it first (optimizer.build(variables))")
         inner = self.inner_optimizer
+        # a wrapper (LossScaleOptimizer) may pass the variables themselves, inside its own
+        # StatelessScope: their .value is then the value that scope maps them to
+        optimizer_variables = [_value(v) for v in optimizer_variables]
+        trainable_variables = [_value(v) for v in trainable_variables]
         n_own = len(self._variables)
         own, inner_values = list(optimizer_variables[:n_own]), list(optimizer_variables[n_own:])
         with keras.StatelessScope(state_mapping=list(zip(inner.variables, inner_values, strict=True))):

@@ -25,7 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
-__all__ = ["prune_zero_units", "PruningError"]
+__all__ = ["prune_zero_units", "PruningError", "multiply_adds"]
 
 # activations that act entry by entry (so that a constant channel stays a constant channel
 # and removing a channel does not change the others); softmax and friends mix channels
@@ -132,31 +132,31 @@ def _chain(model: Any) -> list[Any]:
                 raise PruningError(layer.name, "the layer is shared (called more than once); it cannot be pruned")
         return layers
     # functional: each layer reads exactly the previous one's output, and nobody else does
-    inp_layer = model.inputs[0]._keras_history.operation
-    previous = inp_layer
-    order = []
+    previous = model.inputs[0]._keras_history.operation
+    parents: list[list[Any]] = []
     consumers: dict[int, list[str]] = {}
     for layer in layers:
         if len(layer._inbound_nodes) != 1:
             raise PruningError(layer.name, "the layer is shared (called more than once); it cannot be pruned")
-        node = layer._inbound_nodes[0]
-        if len(node.input_tensors) != 1:
+        ins = [t._keras_history.operation for t in layer._inbound_nodes[0].input_tensors]
+        parents.append(ins)
+        for parent in ins:
+            consumers.setdefault(id(parent), []).append(layer.name)
+    for layer, ins in zip(layers, parents, strict=True):
+        if len(ins) != 1:
             raise PruningError(
                 layer.name,
-                f"{type(layer).__name__} takes {len(node.input_tensors)} inputs: residual additions and "
-                "concatenations are not supported",
+                f"{type(layer).__name__} takes {len(ins)} inputs: residual additions and concatenations "
+                "are not supported",
             )
-        parent = node.input_tensors[0]._keras_history.operation
-        consumers.setdefault(id(parent), []).append(layer.name)
-        order.append((layer, parent))
-    for layer, parent in order:
-        if len(consumers.get(id(parent), [])) > 1:
+    for layer, ins in zip(layers, parents, strict=True):
+        if len(consumers.get(id(ins[0]), [])) > 1:
             raise PruningError(
-                parent.name,
-                f"its output feeds several layers ({', '.join(consumers[id(parent)])}): branches are not supported",
+                ins[0].name,
+                f"its output feeds several layers ({', '.join(consumers[id(ins[0])])}): branches are not supported",
             )
-        if parent is not previous:
-            raise PruningError(layer.name, f"it reads {parent.name!r}, not the layer before it: not a chain")
+        if ins[0] is not previous:
+            raise PruningError(layer.name, f"it reads {ins[0].name!r}, not the layer before it: not a chain")
         previous = layer
     if previous is not model.outputs[0]._keras_history.operation:
         raise PruningError(previous.name, "the model's output is not the end of the chain")
@@ -223,7 +223,11 @@ def _prune_segment(specs: list[_Spec], p: int, c: int | None) -> bool:
             positions *= _positions(m)
         elif m.kind == "gpool":
             positions = 1
-        # pooling keeps a constant channel constant (max/average of a constant)
+        elif m.kind == "pool" and "Average" in type(m.layer).__name__ and m.layer.get_config()["padding"] == "same":
+            # whether the border windows average over the padding depends on the backend:
+            # only a zero constant is certainly still constant there
+            const[~np.isnan(const) & (const != 0)] = np.nan
+        # max pooling (and valid average pooling) keeps a constant channel constant
     KC = cons.w["kernel"]
     if cons.kind == "dense":
         rows = KC.reshape(positions, n, -1)  # Flatten order: position-major, channel fastest
@@ -304,7 +308,8 @@ def prune_zero_units(model: Any) -> Any:
       ``Conv2D`` with ``padding="valid"``: :math:`a_j\sum_{h,w}K_{h,w,j,\cdot}`). A ``Conv2D``
       with ``padding="same"`` sees zeros beyond the border, so a constant channel's
       contribution is *not* constant near the border: such a channel is kept, unless its
-      constant is exactly 0 (e.g. a ReLU of a negative bias), which removes it exactly;
+      constant is exactly 0 (e.g. a ReLU of a negative bias), which removes it exactly
+      (the same holds after an ``AveragePooling2D`` with ``padding="same"``);
     * a ``BatchNormalization`` channel with :math:`\gamma_j = 0` outputs the constant
       :math:`\beta_j` and is treated the same way (the unit before it goes with it);
     * **all outgoing weights zero** (the next layer's row or input channel): removed, no fold.
@@ -372,3 +377,41 @@ def prune_zero_units(model: Any) -> Any:
         if weights is not None:
             new.set_weights([w.astype(v.dtype) for w, v in zip(weights, new.weights, strict=True)])
     return out
+
+
+def multiply_adds(model: Any) -> int:
+    r"""Multiply-adds of one forward pass of ``model`` per sample, in its ``Dense`` and ``Conv2D`` layers.
+
+    A ``Dense`` layer with :math:`n_\text{in}` inputs and :math:`n_\text{out}` units costs
+    :math:`n_\text{in} n_\text{out}` per position (per sample for a 2-D input); a ``Conv2D``
+    with a :math:`k_h \times k_w` kernel, :math:`c_\text{in}` input channels and
+    :math:`c_\text{out}` filters costs :math:`k_h k_w c_\text{in} c_\text{out}` per output
+    position. Biases, normalization, activations and pooling (linear in the activations'
+    size, not in the weights') are not counted. This is the count that
+    :func:`prune_zero_units` reduces and that dense kernels pay whatever the values of the
+    weights, zeros included.
+
+    Example
+    -------
+    >>> import keras
+    >>> from normreg.keras import multiply_adds
+    >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+    ...                           keras.layers.Flatten(), keras.layers.Dense(10)])
+    >>> multiply_adds(model)      # 6*6 positions * 3*3*1*4, then 144*10
+    2736
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}")
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            shape = layer.input.shape
+            positions = int(np.prod([int(d) for d in shape[1:-1]], dtype=np.int64)) if len(shape) > 2 else 1
+            total += positions * int(shape[-1]) * int(layer.units)
+        elif isinstance(layer, keras.layers.Conv2D):
+            out = layer.output.shape
+            kh, kw, cin, cout = (int(d) for d in layer.kernel.shape)
+            total += int(out[1]) * int(out[2]) * kh * kw * cin * cout
+        elif isinstance(layer, keras.Model):
+            total += multiply_adds(layer)
+    return total
