@@ -4,7 +4,8 @@ Runs, each in its own Python process (so that one's memory and threads do not di
 next): ``bench_penalties`` (NumPy penalties vs ``np.dot``), ``bench_solvers`` (FISTA vs
 scikit-learn), ``bench_keras`` (regularized vs unregularized training step) and
 ``bench_gpu`` (penalty throughput vs memory bandwidth; it measures nothing and writes
-nothing where Keras's backend sees no GPU). Each prints its own table and, in a full run,
+nothing where Keras's backend sees no GPU) and ``bench_embeddings`` (a penalized embedding
+step vs the unpenalized one). Each prints its own table and, in a full run,
 saves its results into ``normreg/_recorded/`` for the book. Then one combined table:
 benchmark | case | ratio | target | met?
 
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "solvers": ("bench_solvers", [], ["--quick"]),
     "keras": ("bench_keras", [], ["--quick"]),
     "gpu": ("bench_gpu", [], ["--quick"]),
+    "embeddings": ("bench_embeddings", [], ["--quick"]),
 }
 
 Row = tuple[str, str, float, "tuple[str, float] | None"]
@@ -110,7 +112,13 @@ def gpu_rows(p: dict) -> list[Row]:
     return rows
 
 
-ROWS = {"penalties": penalty_rows, "solvers": solver_rows, "keras": keras_rows, "gpu": gpu_rows}
+def embedding_rows(p: dict) -> list[Row]:
+    return [("embedding step / unpenalized (CPU)", f"V={r['vocab']:.0e}: {v}", r["ratio"][v]["median"], None)
+            for r in p["results"] for v in r["ratio"]]
+
+
+ROWS = {"penalties": penalty_rows, "solvers": solver_rows, "keras": keras_rows, "gpu": gpu_rows,
+        "embeddings": embedding_rows}
 
 
 def met(value: float, target: tuple[str, float] | None) -> str:
