@@ -149,8 +149,7 @@ def plot_regularizer_comparison(scores: Mapping[str, Any]) -> tuple[Figure, dict
     scores : mapping of str to array_like
         Regularizer name to its scores over seeds (at least two each).
 
-    Returns ``data`` with ``names``, ``mean`` and ``se`` (standard deviation with ``ddof=1``
-    over :math:`\sqrt{n}`).
+    Returns ``data`` with ``names``, ``mean`` and ``se`` (``std(ddof=1) / sqrt(n)``).
     """
     if not isinstance(scores, Mapping) or len(scores) == 0:
         raise TypeError("scores must be a non-empty mapping of regularizer name to scores over seeds")
