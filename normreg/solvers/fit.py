@@ -193,7 +193,9 @@ def fit_linear(
         The working-set solver stops on a certificate: when the duality gap, which bounds
         :math:`F(w, b) - F^\star` from above, is at most ``tol`` times :math:`F_0`, the
         objective of the model with :math:`w = 0` and its best intercept; so ``tol=1e-6``
-        guarantees an objective within a millionth of :math:`F_0` of the optimum. The
+        guarantees an objective within a millionth of :math:`F_0` of the optimum; it also
+        requires that no zero coefficient violates its optimality condition by more than
+        ``tol`` times :math:`g_0` (the first-order solvers' scale, below). The
         first-order solvers of chapter 4 (``"fista"``, ``"ista"``, ``"gd"``,
         ``"subgradient"``) stop when :math:`\|G_t\|_\infty \le \texttt{tol}\cdot g_0` (the
         gradient-mapping rule above); their result carries the gap too.

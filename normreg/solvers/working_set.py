@@ -12,7 +12,10 @@ The solver exploits this in an outer loop (the design of celer, Massias, Gramfor
 1. At the current :math:`w` compute the full gradient :math:`v = -X^\top\nabla f` (the one
    product with all of :math:`X` per outer iteration), the dual point and the duality gap
    (:mod:`normreg.solvers.duality`). Stop if ``gap <= tol * F0``, where :math:`F_0` is the
-   objective of the model with :math:`w = 0` and its best intercept.
+   objective of the model with :math:`w = 0` and its best intercept, and no zero coefficient
+   (or group) violates its optimality condition by more than ``tol * g0`` (the first-order
+   solvers' scale, :mod:`normreg.solvers`): a small gap alone would accept :math:`w = 0` just
+   below :math:`\lambda_{\max}`.
 2. *Gap safe screening* (Fercoq, Gramfort & Salmon, 2015): the dual optimum lies in the ball
    of radius :math:`R = \sqrt{2\,\mathrm{gap}/\mu}` around the dual point (:math:`\mu = m` for
    the squared loss, :math:`4m` for the logistic loss), so every block with
@@ -287,12 +290,18 @@ def working_set(
         gap, v, scale, bb = full_state(prob, st, theta, cols, Xa)
         if logistic and prob.fit_intercept:
             theta[p] = bb
-        if gap <= eps:
+        bn = st.block_norms(v)
+        # the first-order solvers' rule as well: no zero block violates its optimality
+        # condition by more than tol * g0 (a small gap alone allows w = 0 just below lambda_max)
+        w = theta[:p]
+        zero = ~(st.block_norms(w) > 0 if st.kind == "group" else w != 0)
+        violation = float(np.max(np.where(zero & alive, bn - thr, 0.0), initial=0.0))
+        if gap <= eps and violation <= tol * prob.scale:
             converged = True
             break
         if used >= max_iter:
             break
-        bn = st.block_norms(v) * scale
+        bn *= scale
         if screen:  # gap safe screening: these blocks are zero at the optimum
             radius = math.sqrt(2.0 * gap / mod)
             newly = alive & (bn + radius * cn_b < thr)
