@@ -238,3 +238,14 @@ def test_path_is_warm_started_and_matches_sklearn():
     _, sk, _ = lasso_path(Xc, yc, alphas=lams, tol=1e-14, max_iter=1_000_000)
     np.testing.assert_allclose(path.coefs, sk.T, atol=1e-6 * np.abs(sk).max())
     assert path.converged.all()
+
+
+def test_sparse_and_foreign_input_is_refused_with_what_to_pass():
+    # issue 10 item 26: a scipy sparse X used to fail with a message about "dtype object"
+    import scipy.sparse as sp
+
+    X, y = _data("squared", 0)
+    with pytest.raises(TypeError, match=r"X is a SciPy sparse matrix.*X.toarray\(\)"):
+        fit_linear(sp.csr_matrix(X), y, nr.L1(0.1))
+    with pytest.raises(TypeError, match="X is a SciPy sparse matrix"):
+        nr.regularization_path(sp.csc_matrix(X), y, nr.L1, n_lams=3)
