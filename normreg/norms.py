@@ -17,27 +17,43 @@ largest magnitude,
 
 so every :math:`t_i = |x_i|/s` lies in :math:`[0, 2)`, the largest in :math:`[1, 2)`, and the
 sum in :math:`[1, 4n)`: nothing that matters can overflow or underflow. Dividing and
-multiplying by a power of two only changes exponents, so they are exact (the final
-product rounds only where the norm itself is subnormal, and is ``inf`` only where the
-norm exceeds the largest float). What still rounds is what any formula must round: each
-square :math:`t_i t_i`, the :math:`n - 1` additions of the sum and the square root, a
-relative error of at most about :math:`(n/2 + 1)\,\varepsilon` in the worst case
-(NumPy's pairwise summation makes it :math:`O(\log n)\,\varepsilon` in practice).
+multiplying by a power of two only changes exponents, so they are exact, with two
+exceptions that do not matter: an entry below :math:`2^{-1022} s` (float64) gives a
+subnormal or zero :math:`t_i`, whose square is below the rounding level of the sum
+anyway, and the final product rounds where the norm itself is subnormal (it is ``inf``
+only where the norm exceeds the largest float). What still rounds is what any formula
+must round: each square :math:`t_i t_i`, the :math:`n - 1` additions of the sum and the
+square root, a relative error of at most about :math:`(n/2 + 1)\,u` in the worst case, with :math:`u` the
+unit roundoff (:math:`2^{-53}` in float64, :math:`2^{-24}` in float32); NumPy's pairwise
+summation makes it :math:`O(\log n)\,u` in practice.
 
 For other :math:`p` the scale is the maximum itself, :math:`s = \max_i |x_i|`: then every
 :math:`t_i \le 1` and the largest is exactly 1, so :math:`t_i^p` cannot overflow for any
 :math:`p > 0` and the sum lies in :math:`[1, n]` (with :math:`s` a power of two,
-:math:`t^p` with :math:`t` near 2 overflows once :math:`p > 1023`). Each division now
-rounds, but an error :math:`\delta` in :math:`t_i` becomes :math:`p\delta` in
-:math:`t_i^p` and :math:`\delta` again after the :math:`p`-th root. The 1- and
-:math:`\infty`-norms (and the matrix norms built from row and column sums) need no
+:math:`t^p` with :math:`t` near 2 overflows once :math:`p > 1023`, :math:`p > 127` in
+float32). Each division now rounds, but an error :math:`\delta` in :math:`t_i` becomes
+:math:`p\delta` in :math:`t_i^p` and :math:`\delta` again after the :math:`p`-th root.
+Small :math:`p < 1` needs two more steps. A :math:`t_i` below the smallest normal float
+has lost digits to underflow (or is 0), yet :math:`t_i^p` need not be negligible
+(:math:`t = 10^{-600}`, :math:`p = 0.01`: :math:`t^p = 10^{-6}`); such terms are computed
+from the exponents, :math:`2^{p \log_2 t_i}` with :math:`\log_2 t_i` split into its exact
+integer part and a fraction. And :math:`(\sum_i t_i^p)^{1/p}` can overflow where
+:math:`s` times it does not (three entries :math:`10^{-200}`, :math:`p = 10^{-3}`:
+:math:`3^{1000} \cdot 10^{-200} \approx 1.3\times10^{277}`); then the product is formed
+as :math:`2^{\log_2(\sum_i t_i^p)/p}` times :math:`s`, adding exponents exactly. For
+:math:`p < 1` the rounding error of the sum is amplified by :math:`1/p` in the root
+(that is the conditioning of the formula, not of the scaling): expect a relative error
+of at most about :math:`(n + 6)(1 + 1/p)` units of roundoff, as the tests assert.
+
+The 1- and :math:`\infty`-norms (and the matrix norms built from row and column sums) need no
 scaling: a sum of non-negative terms overflows only when the total does.
 
 This is a two-pass method (the maximum, then the scaled sum). Blue's algorithm (Blue,
 1978) gets the same safety in one pass and without divisions: it keeps three
-accumulators, for the squares of small, medium and large entries, each scaled by a fixed
-power of two, and combines them at the end (the reference BLAS ``nrm2`` uses it since
-LAPACK 3.10, after Anderson's "Safe scaling in the Level 1 BLAS", 2017). The older
+accumulators of squares, of small entries scaled up, of large entries scaled down by
+fixed constants, and of medium entries as they are, and combines them at the end (the
+reference BLAS ``nrm2`` uses it since LAPACK 3.10, after Anderson's "Algorithm 978: Safe
+scaling in the Level 1 BLAS", 2017). The older
 reference ``nrm2`` (Hammarling, 1982) divides by the running maximum in one pass instead.
 """
 
@@ -91,13 +107,46 @@ def _vector_norm(a: np.ndarray, p: float, axis: tuple[int, ...] | None) -> np.nd
             t = a / scale
             root = np.sqrt(np.sum(t * t, axis=axis, keepdims=True))
         else:
-            # for general p, (t)^p with t up to 2 overflows once p > 1023: divide by the
-            # maximum itself, so that t <= 1, the largest t is exactly 1 and the sum lies
-            # in [1, n] for any p > 0 (the one rounding of each division changes the
-            # result by about one ulp: the p-th root divides the relative error by p)
             scale = np.where(big > 0, big, 1).astype(a.dtype, copy=False)
-            root = np.sum((a / scale) ** p, axis=axis, keepdims=True) ** (1.0 / p)
+            return _general_p(a, scale, p, axis)
         return (root * scale).astype(a.dtype, copy=False)
+
+
+def _general_p(a: np.ndarray, s: np.ndarray, p: float, axis: Any) -> np.ndarray:
+    """:math:`s (\\sum_i (a_i/s)^p)^{1/p}` with ``s`` the maximum (kept dims), any p > 0.
+
+    With t = a/s <= 1 and the largest t exactly 1, t**p cannot overflow (s a power of
+    two, t near 2, would overflow once p > 1023). Two things remain for small p:
+    a t below the smallest normal float has lost digits to underflow, or become 0,
+    although t**p is not negligible when p is small (t = 1e-320, p = 0.01: 6e-4), so
+    those terms are taken from the exponents, 2**(p log2 t); and the root
+    sum**(1/p) can overflow (3**1000) where s times it does not (s = 1e-200): then
+    the product is formed as 2**(log2(sum)/p) times s, exponents added exactly.
+    """
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        t = a / s
+        terms = t**p
+        lost = (t < np.finfo(a.dtype).tiny) & (a > 0)
+        if lost.any():
+            ma, ea = np.frexp(a.astype(np.float64))  # exact: a = ma 2**ea
+            ms, es = np.frexp(s.astype(np.float64))
+            log2_t = (ea - es) + (np.log2(ma) - np.log2(ms))
+            terms = np.where(lost, np.exp2(p * log2_t), terms).astype(a.dtype)
+        total = np.sum(terms, axis=axis, keepdims=True)  # in [1, n] (0 if s was 0)
+        root = total ** (1.0 / p)
+        out = root * s
+        if np.isfinite(root).all():
+            return out.astype(a.dtype, copy=False)
+        # root overflowed (p < 1): s * total**(1/p) = ms 2**r 2**(K + es), with
+        # K + r = log2(total)/p, K an integer (capped: beyond 4000 the result is inf)
+        ms, es = np.frexp(s.astype(np.float64))
+        fine = np.isfinite(root)  # those slices (total 0 among them) keep out
+        log_total = np.log2(np.where(fine, 2.0, total.astype(np.float64)))
+        big_l = np.minimum(log_total / p, 4000.0)
+        k = np.floor(big_l)
+        mant = np.exp2(big_l - k) * ms
+        far = np.ldexp(mant, (k + es).astype(np.int64).clip(-5000, 5000).astype(np.int32))
+        return np.where(fine, out, far).astype(a.dtype)
 
 
 def _pow2_scale(m: np.ndarray) -> np.ndarray:
@@ -150,11 +199,16 @@ def norm(x: Any, ord: Any = None, axis: int | tuple[int, int] | None = None, kee
     ValueError
         ``x`` empty or not finite, ``ord`` not valid for the kind of norm, ``axis`` out of range.
     TypeError
-        ``x`` complex or not numeric.
+        ``x`` complex or not numeric, ``keepdims`` not a boolean.
 
     The result is within a few rounding units of the true norm for every finite input,
-    subnormals to ``finfo.max``, in float32 and float64, and ``inf`` only where the true
+    subnormals to ``finfo.max``, in float32 and float64 (about :math:`n + 6` units for
+    :math:`p \ge 1`, :math:`(n + 6)(1 + 1/p)` for :math:`p < 1`), and ``inf`` only where the true
     norm is larger than the largest float of the dtype (see the module docstring for how).
+    The singular-value norms (``2``, ``-2``, ``'nuc'``) are as accurate as the SVD of the
+    matrix scaled by a power of two: relative accuracy for ``2`` and ``'nuc'``, but for
+    ``-2`` (the smallest singular value) only an absolute error of a few
+    :math:`\varepsilon\,\sigma_1`, as with :func:`numpy.linalg.norm`.
 
     Examples
     --------
@@ -168,6 +222,8 @@ def norm(x: Any, ord: Any = None, axis: int | tuple[int, int] | None = None, kee
     """
     arr = as_float_array(x, "x", check_finite=False, allow_int=True)
     nd = arr.ndim
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"keepdims must be True or False; got {keepdims!r}")
 
     if axis is None:
         if ord is None:

@@ -138,6 +138,7 @@ def test_zero_vector_and_matrix():
         (np.ones(3), {"axis": 1}, ValueError, "axis 1 is out of bounds"),
         (np.ones((2, 2)), {"axis": (0, 0)}, ValueError, "two different axes"),
         (np.ones((2, 2)), {"axis": "0"}, ValueError, "axis must be"),
+        (np.ones((2, 2)), {"keepdims": "no"}, TypeError, "keepdims must be True or False"),
     ],
 )
 def test_bad_input_raises_naming_the_argument(x, kwargs, exc, match):
@@ -224,3 +225,56 @@ def test_singular_value_norms_are_homogeneous_over_the_whole_range(dtype, ord, s
     back = np.ldexp(scaled.astype(np.float64), -shift)  # what 2^-k (2^k A) really holds after rounding
     exact = Fraction(float(np.linalg.norm(back, ord))) * Fraction(2) ** shift
     assert_close(nr.norm(scaled, ord), exact, dtype, ulps=64 if dtype == np.float32 else 2**12)
+
+
+# -- small p (review of issue 10 item 2: "any p > 0") -------------------------------------
+
+from _exact import magnitudes  # noqa: E402
+
+SMALL_ORDS = [1e-3, 0.01, 0.05, 0.2, 0.5, 0.9]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), ord=st.sampled_from(SMALL_ORDS))
+def test_small_p_with_entries_spread_over_the_whole_range(dtype, data, ord):
+    """For p < 1 an entry far below the maximum still counts (t = 1e-600, p = 0.01:
+    t**p = 1e-6), and sum**(1/p) can overflow where max * sum**(1/p) does not
+    (max 1e-200, three equal entries, p = 1e-3: 3**1000 * 1e-200 = 1.3e277). The bound:
+    the sum's n roundings, amplified by the 1/p-th power."""
+    n = data.draw(st.integers(1, 8))
+    mags = data.draw(st.lists(magnitudes(dtype), min_size=n, max_size=n))
+    x = np.array(mags, dtype=dtype)
+    got = nr.norm(x, ord)
+    assert got.dtype == dtype
+    assert_close(got, pnorm(x, ord), dtype, ulps=(n + 6) * (1 + 1 / ord), what=f"norm({mags}, {ord})")
+
+
+@pytest.mark.parametrize(
+    ("values", "ord", "dtype"),
+    [([1e300, 1e-300], 0.01, np.float64),  # the 1e-300 was lost: 1e300 instead of 1.0001e300
+     ([1e-200] * 3, 1e-3, np.float64),  # 3**1000 overflowed: inf instead of 1.3e277
+     ([1e-30, 1e-30], 0.005, np.float32),  # 2**200 overflows float32: inf, true 1.6e30
+     ([5e-324, 1.0], 0.01, np.float64)],
+)
+def test_small_p_examples(values, ord, dtype):
+    x = np.array(values, dtype=dtype)
+    assert_close(nr.norm(x, ord), pnorm(x, ord), dtype, ulps=8 / ord, what=f"{values}, {ord}")
+    assert np.isfinite(nr.norm(x, ord))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_small_p_along_an_axis_mixes_slices_without_warnings(dtype):
+    """One slice whose root overflows (handled by exponents), one of zeros, one ordinary:
+    each gets its own right answer, and no RuntimeWarning escapes."""
+    tiny = 1e-200 if dtype == np.float64 else 1e-30
+    x = np.array([[tiny] * 3, [0.0] * 3, [0.5, 0.25, 0.0]], dtype=dtype)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = nr.norm(x, 1e-3, axis=1)
+        kept = nr.norm(x, 1e-3, axis=1, keepdims=True)
+    assert kept.shape == (3, 1) and np.array_equal(kept[:, 0], got)
+    for row, g in zip(x, got, strict=True):
+        assert_close(g, pnorm(row, 1e-3), dtype, ulps=(3 + 6) * 1001, what=f"{row.tolist()}")
