@@ -14,7 +14,9 @@ scikit-learn's ``check_array``). The rules:
   of an autodiff framework (TensorFlow, Keras, JAX, PyTorch) is refused with a pointer to
   :func:`numpy.asarray` (and, for a penalty, to :mod:`normreg.keras`): converting it
   silently would cut it out of its gradient tape, and inside a traced function it has no
-  values at all.
+  values at all. An ``np.matrix`` is read as the 2-D array it holds; a masked array
+  is refused (``TypeError``) with a pointer to ``.filled(0)`` or ``.compressed()``, since
+  no function here can honour its mask.
 * **Scalars** (:func:`check_scalar`): Python and NumPy real numbers and 0-d real arrays
   (``0.1``, ``np.float32(0.1)`` and ``np.array(0.1)`` alike); not booleans, strings or
   1-element lists.
@@ -157,7 +159,14 @@ def as_float_array(
         Empty, the wrong number of dimensions, NaN or Inf (with ``check_finite``).
     """
     if isinstance(x, np.ndarray):
-        arr = x
+        if isinstance(x, np.ma.MaskedArray):
+            raise TypeError(
+                f"{name} is a masked array; normreg does not read masks: pass "
+                f"{name}.filled(0) to count masked entries as zeros, or {name}.compressed() "
+                "to drop them"
+            )
+        # a subclass (np.matrix) as the plain array it holds, as numpy.linalg.norm does
+        arr = x if type(x) is np.ndarray else np.asarray(x)
     elif is_sparse(x):
         return _as_sparse(x, name, ndim, check_finite, allow_int, accept_sparse)
     else:
