@@ -7,7 +7,7 @@ the figures of the book live in :mod:`normreg.viz` (matplotlib).
 """
 
 from .norms import norm
-from .penalties import L1, L2, ElasticNet, GroupLasso, Penalty
+from .penalties import L1, L2, ElasticNet, GroupLasso, Penalty, SparseGroupLasso
 from .selection import CVResult, PathResult, regularization_path, select_lambda
 from .solvers import ConvergenceWarning, FitResult, fit_linear
 
@@ -20,6 +20,7 @@ __all__ = [
     "L2",
     "ElasticNet",
     "GroupLasso",
+    "SparseGroupLasso",
     "fit_linear",
     "FitResult",
     "ConvergenceWarning",

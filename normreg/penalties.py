@@ -26,7 +26,7 @@ import numpy as np
 from ._validation import as_float_array, as_groups, check_scalar, check_step, raise_if_not_finite
 from .norms import _pow2_scale
 
-__all__ = ["Penalty", "L1", "L2", "ElasticNet", "GroupLasso"]
+__all__ = ["Penalty", "L1", "L2", "ElasticNet", "GroupLasso", "SparseGroupLasso"]
 
 #: Elements per block of the blocked reductions below: 1 MiB of float32, about the size
 #: of a core's L2 cache, and enough work per block that the Python loop costs nothing.
@@ -605,31 +605,12 @@ class ElasticNet(Penalty):
         return _map_blocks(v, out, "v", kernel)
 
 
-class GroupLasso(Penalty):
-    r"""Group-lasso penalty (Yuan & Lin, 2006): :math:`\Omega(w) = \lambda \sum_g \sqrt{|g|}\,\|w_g\|_2`.
-
-    ``groups`` says which coefficient of a 1-D ``w`` is in which group, in either of two
-    spellings: a label vector with one label per coefficient, ``[0, 0, 0, 1, 1]``, or a
-    sequence of disjoint index lists that together cover every entry exactly once,
-    ``[[0, 1, 2], [3, 4]]`` (the same grouping; ``get_config`` stores index lists). The weight
-    :math:`\sqrt{|g|}` keeps large groups from being penalized less per coefficient.
-
-    * gradient: :math:`\lambda\sqrt{|g|}\, w_g/\|w_g\|_2` on a non-zero group, ``0`` on a zero group
-      (the minimum-norm subgradient),
-    * prox: block soft-thresholding :math:`v_g \max(0, 1 - t\lambda\sqrt{|g|}/\|v_g\|_2)`,
-      which zeroes whole groups at once.
-
-    Each group's norm is kept as :math:`s_g \rho_g` with :math:`s_g` a power of two and
-    :math:`\rho_g \in [1, 2\sqrt{|g|})`, so that neither a group of huge nor one of tiny
-    weights overflows or underflows anywhere in the computation.
-
-    Example
-    -------
-    >>> import numpy as np, normreg as nr
-    >>> pen = nr.GroupLasso(1.0, [[0, 1], [2]])
-    >>> float(pen(np.array([3.0, 4.0, -1.0])))   # sqrt(2)*5 + 1
-    8.071067811865476
-    """
+class _GroupPenalty(Penalty):
+    """What group penalties share: validated ``groups``, ``w`` in group order, each group's
+    norm as a power of two times ``rho`` (safe over the whole range), and block
+    soft-thresholding. Not a public class: :class:`GroupLasso` and
+    :class:`SparseGroupLasso` are separate penalties (solvers must not mistake one for the
+    other)."""
 
     def __init__(self, lam: float, groups: Sequence[Sequence[int]] | Sequence[Any] | np.ndarray) -> None:
         self.lam = _check_lam(lam)
@@ -667,16 +648,15 @@ class GroupLasso(Penalty):
         rho = np.sqrt(np.add.reduceat(t * t, self._starts))
         return grouped, scale, rho
 
-    def _value(self, w: np.ndarray) -> float:
-        if not np.isfinite(w).all():
-            return math.nan
+    def _group_value(self, w: np.ndarray, *factors: float) -> float:
+        """The product of ``factors`` and :math:`\\sum_g \\sqrt{|g|}\\,\\|w_g\\|_2`, over the whole range."""
         _, scale, rho = self._grouped(w, None)
         if not rho.any():
             return 0.0
         top = float(scale[rho > 0].max())
-        # lam * sum_g sqrt|g| s_g rho_g = lam * top * sum_g sqrt|g| rho_g (s_g / top)
+        # sum_g sqrt|g| s_g rho_g = top * sum_g sqrt|g| rho_g (s_g / top)
         inner = float(np.dot(self._weights * rho, np.where(rho > 0, scale, 0.0) / top))
-        m, e = _pair(self.lam, inner)
+        m, e = _pair(*factors, inner)
         return _pair_float((m, e + math.frexp(top)[1] - 1))
 
     def _scatter(self, values: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -684,26 +664,132 @@ class GroupLasso(Penalty):
             out[self._order] = values.astype(out.dtype)
         return out
 
-    def _grad(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
-        # the unit direction w_g / ||w_g|| = (w_g / s_g) / rho_g first, then the constant
-        # lam * sqrt|g|: neither step can overflow or underflow unless the result does
-        grouped, scale, rho = self._grouped(w, "w")
+    def _group_grad(self, grouped: np.ndarray, scale: np.ndarray, rho: np.ndarray, coef: float) -> np.ndarray:
+        """``coef * sqrt|g| * w_g / ||w_g||`` in group order (float64), 0 on zero groups."""
+        # the unit direction w_g / ||w_g|| = (w_g / s_g) / rho_g first, then the constant:
+        # neither step can overflow or underflow unless the result does
         unit = (grouped / np.repeat(scale, self._sizes)) / np.repeat(np.where(rho > 0, rho, 1.0), self._sizes)
         with np.errstate(over="ignore"):
-            values = self.lam * (unit * np.repeat(self._weights, self._sizes))
-        return self._scatter(values, out)
+            return coef * (unit * np.repeat(self._weights, self._sizes))
 
-    def _prox(self, v: np.ndarray, t: float, out: np.ndarray) -> np.ndarray:
-        grouped, scale, rho = self._grouped(v, "v")
+    def _group_shrink(self, grouped: np.ndarray, scale: np.ndarray, rho: np.ndarray, *factors: float) -> np.ndarray:
+        """Block soft-thresholding of ``grouped`` with threshold ``prod(factors) * sqrt|g|``."""
         # ratio_g = t lam sqrt|g| / (s_g rho_g), multiplied as mantissas and exponents
-        m, e = _pair(t, self.lam)
+        m, e = _pair(*factors)
         nz = rho > 0
         mant = m * self._weights / np.where(nz, rho, 1.0)
         exps = e - (np.frexp(scale)[1].astype(np.int64) - 1)
         with np.errstate(over="ignore"):
             ratio = np.ldexp(mant, np.clip(exps, -2500, 2500).astype(np.int32))
-        factors = np.where(nz, np.maximum(0.0, 1.0 - ratio), 0.0)
-        return self._scatter(grouped * np.repeat(factors, self._sizes), out)
+        factors_g = np.where(nz, np.maximum(0.0, 1.0 - ratio), 0.0)
+        return grouped * np.repeat(factors_g, self._sizes)
+
+    def _norm_parts(self, grouped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scale = _pow2_scale(np.maximum.reduceat(np.abs(grouped), self._starts))
+        t = grouped / np.repeat(scale, self._sizes)
+        return scale, np.sqrt(np.add.reduceat(t * t, self._starts))
+
+
+class GroupLasso(_GroupPenalty):
+    r"""Group-lasso penalty (Yuan & Lin, 2006): :math:`\Omega(w) = \lambda \sum_g \sqrt{|g|}\,\|w_g\|_2`.
+
+    ``groups`` says which coefficient of a 1-D ``w`` is in which group, in either of two
+    spellings: a label vector with one label per coefficient, ``[0, 0, 0, 1, 1]``, or a
+    sequence of disjoint index lists that together cover every entry exactly once,
+    ``[[0, 1, 2], [3, 4]]`` (the same grouping; ``get_config`` stores index lists). The weight
+    :math:`\sqrt{|g|}` keeps large groups from being penalized less per coefficient.
+
+    * gradient: :math:`\lambda\sqrt{|g|}\, w_g/\|w_g\|_2` on a non-zero group, ``0`` on a zero group
+      (the minimum-norm subgradient),
+    * prox: block soft-thresholding :math:`v_g \max(0, 1 - t\lambda\sqrt{|g|}/\|v_g\|_2)`,
+      which zeroes whole groups at once.
+
+    Each group's norm is kept as :math:`s_g \rho_g` with :math:`s_g` a power of two and
+    :math:`\rho_g \in [1, 2\sqrt{|g|})`, so that neither a group of huge nor one of tiny
+    weights overflows or underflows anywhere in the computation.
+
+    Example
+    -------
+    >>> import numpy as np, normreg as nr
+    >>> pen = nr.GroupLasso(1.0, [[0, 1], [2]])
+    >>> float(pen(np.array([3.0, 4.0, -1.0])))   # sqrt(2)*5 + 1
+    8.071067811865476
+    """
+
+    def _value(self, w: np.ndarray) -> float:
+        if not np.isfinite(w).all():
+            return math.nan
+        return self._group_value(w, self.lam)
+
+    def _grad(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+        grouped, scale, rho = self._grouped(w, "w")
+        return self._scatter(self._group_grad(grouped, scale, rho, self.lam), out)
+
+    def _prox(self, v: np.ndarray, t: float, out: np.ndarray) -> np.ndarray:
+        grouped, scale, rho = self._grouped(v, "v")
+        return self._scatter(self._group_shrink(grouped, scale, rho, t, self.lam), out)
+
+
+class SparseGroupLasso(_GroupPenalty):
+    r"""Sparse-group-lasso penalty (Simon, Friedman, Hastie & Tibshirani, 2013):
+
+    .. math::
+
+        \Omega(w) = \lambda\Big(r\,\|w\|_1 + (1 - r)\sum_g \sqrt{|g|}\,\|w_g\|_2\Big),
+        \qquad r = \texttt{l1\_ratio} \in [0, 1].
+
+    The group term zeroes whole groups, the L1 term single coefficients inside the groups
+    it keeps. ``r = 1`` is :class:`L1`, ``r = 0`` is :class:`GroupLasso`; ``groups`` as
+    for :class:`GroupLasso` (a label vector or index lists).
+
+    * gradient: :math:`\lambda r\,\operatorname{sign}(w) + \lambda(1 - r)\sqrt{|g|}\,w_g/\|w_g\|_2`
+      (the second term 0 on a zero group): the minimum-norm subgradient,
+    * prox: soft-thresholding, then block soft-thresholding,
+      :math:`u = \operatorname{soft}(v, t\lambda r)`,
+      :math:`\operatorname{prox}(v)_g = u_g \max(0, 1 - t\lambda(1 - r)\sqrt{|g|}/\|u_g\|_2)`,
+      which is exact: the prox of this sum is the composition of the two proxes.
+
+    Example
+    -------
+    >>> import numpy as np, normreg as nr
+    >>> pen = nr.SparseGroupLasso(1.0, [0, 0, 1], l1_ratio=0.5)
+    >>> float(pen(np.array([3.0, 4.0, 0.0])))   # 0.5 * 7 + 0.5 * sqrt(2) * 5
+    7.035533905932738
+    >>> pen.prox(np.array([3.0, 0.2, 0.4]), step=1.0)   # 0.2 and the group [2] vanish
+    array([1.79289322, 0.        , 0.        ])
+    """
+
+    def __init__(
+        self, lam: float, groups: Sequence[Sequence[int]] | Sequence[Any] | np.ndarray, l1_ratio: float = 0.5
+    ) -> None:
+        super().__init__(lam, groups)
+        self.l1_ratio = check_scalar(l1_ratio, "l1_ratio", low=0.0, high=1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lam": self.lam, "groups": [list(g) for g in self.groups], "l1_ratio": self.l1_ratio}
+
+    def _value(self, w: np.ndarray) -> float:
+        if not np.isfinite(w).all():
+            return math.nan
+        r = self.l1_ratio
+        return _scaled_sum_abs(w, self.lam, r) + self._group_value(w, self.lam, 1.0 - r)
+
+    def _grad(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+        grouped, scale, rho = self._grouped(w, "w")
+        r = self.l1_ratio
+        a = _pair_float(_pair(self.lam, r))
+        with np.errstate(over="ignore"):
+            values = a * np.sign(grouped) + self._group_grad(grouped, scale, rho, _pair_float(_pair(self.lam, 1.0 - r)))
+        return self._scatter(values, out)
+
+    def _prox(self, v: np.ndarray, t: float, out: np.ndarray) -> np.ndarray:
+        grouped = v[self._order].astype(np.float64)
+        _finite_or_raise(grouped, "v")
+        r = self.l1_ratio
+        tau = _pair_float(_pair(t, self.lam, r))
+        u = grouped - _clip(grouped, -tau, tau)
+        scale, rho = self._norm_parts(u)
+        return self._scatter(self._group_shrink(u, scale, rho, t, self.lam, 1.0 - r), out)
 
 
 def _check_groups(groups: Any) -> tuple[tuple[int, ...], ...]:

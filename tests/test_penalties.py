@@ -345,6 +345,21 @@ def _exact_grad_prox(pen, w, t):
     lam = F(pen.lam)
     x = [F(float(v)) for v in w]
     sgn = [(v > 0) - (v < 0) for v in x]
+    if isinstance(pen, nr.SparseGroupLasso):
+        r = F(pen.l1_ratio)
+        tau = t * lam * r
+        u = [s * max(abs(v) - tau, F(0)) for v, s in zip(x, sgn, strict=True)]
+        grad, prox, scale = [F(0)] * len(x), [F(0)] * len(x), [F(0)] * len(x)
+        for g in pen.groups:
+            nrm_w = sqrt(sum(x[i] ** 2 for i in g))
+            nrm_u = sqrt(sum(u[i] ** 2 for i in g))
+            ratio = t * lam * (1 - r) * sqrt(len(g)) / nrm_u if nrm_u else None
+            for i in g:
+                grad[i] = lam * r * sgn[i] + (lam * (1 - r) * sqrt(len(g)) * x[i] / nrm_w if nrm_w else F(0))
+                prox[i] = u[i] * max(F(0), 1 - ratio) if nrm_u else F(0)
+                scale[i] = (abs(x[i]) + (tau if tau < 2 * abs(x[i]) else 0)) * (
+                    1 + (ratio if ratio is not None and ratio < 2 else 0))
+        return grad, prox, scale
     if isinstance(pen, nr.GroupLasso):
         grad, prox, scale = [F(0)] * len(x), [F(0)] * len(x), [F(0)] * len(x)
         for g in pen.groups:
@@ -367,6 +382,10 @@ def _exact_grad_prox(pen, w, t):
 def _exact_value(pen, w):
     lam = F(pen.lam)
     x = [F(float(v)) for v in w]
+    if isinstance(pen, nr.SparseGroupLasso):
+        r = F(pen.l1_ratio)
+        return lam * (r * sum(abs(v) for v in x) + (1 - r) * sum(
+            sqrt(len(g)) * sqrt(sum(x[i] ** 2 for i in g)) for g in pen.groups))
     if isinstance(pen, nr.GroupLasso):
         return lam * sum(sqrt(len(g)) * sqrt(sum(x[i] ** 2 for i in g)) for g in pen.groups)
     r = F(pen.l1_ratio) if isinstance(pen, nr.ElasticNet) else (F(1) if isinstance(pen, nr.L1) else F(0))
@@ -374,13 +393,14 @@ def _exact_value(pen, w):
 
 
 @pytest.mark.parametrize("dtype", RANGE_DTYPES, ids=lambda d: d.__name__)
-@pytest.mark.parametrize("kind", ["L1", "L2", "ElasticNet", "GroupLasso"])
+@pytest.mark.parametrize("kind", ["L1", "L2", "ElasticNet", "GroupLasso", "SparseGroupLasso"])
 @settings(max_examples=150, deadline=None)
 @given(data=st.data(), lam=scalars, step=pos_scalars, r=l1_ratios, seed=st.integers(0, 99))
 def test_value_grad_prox_over_the_whole_range_against_exact_arithmetic(dtype, kind, data, lam, step, r, seed):
     w = data.draw(clustered_vectors(dtype))
     pen = {"L1": lambda: nr.L1(lam), "L2": lambda: nr.L2(lam), "ElasticNet": lambda: nr.ElasticNet(lam, r),
-           "GroupLasso": lambda: nr.GroupLasso(lam, _groups_for(w.size, seed))}[kind]()
+           "GroupLasso": lambda: nr.GroupLasso(lam, _groups_for(w.size, seed)),
+           "SparseGroupLasso": lambda: nr.SparseGroupLasso(lam, _groups_for(w.size, seed), r)}[kind]()
     n = w.size
     what = f"{pen!r} at w={w.tolist()}"
     value = pen(w)
@@ -506,3 +526,108 @@ def test_nan_in_any_block_is_reported_by_grad_and_prox(where):
             pen.prox(w, 0.1)
         with pytest.raises(ValueError, match="v must not contain NaN or Inf"):
             pen.prox(w, 0.0)
+
+
+# -- SparseGroupLasso (Simon et al. 2013) -----------------------------------------------------
+
+def sgl_subdifferential_contains(pen, w, s, tol):
+    """Is s in the subdifferential of lam (r ||w||_1 + (1 - r) sum_g sqrt|g| ||w_g||) at w?
+    From the definitions: per group, the L1 part gives [-lam r, lam r] at zeros and
+    lam r sign(w_i) elsewhere; the group part lam (1 - r) sqrt|g| w_g / ||w_g||, or any
+    vector of norm <= lam (1 - r) sqrt|g| on a zero group."""
+    a, b = pen.lam * pen.l1_ratio, pen.lam * (1 - pen.l1_ratio)
+    for g in pen.groups:
+        g = list(g)
+        c = b * np.sqrt(len(g))
+        nw = np.linalg.norm(w[g])
+        if nw > 0:
+            rest = s[g] - c * w[g] / nw
+            nz = w[g] != 0
+            if not np.allclose(rest[nz], a * np.sign(w[g][nz]), atol=tol):
+                return False
+            if np.any(np.abs(rest[~nz]) > a + tol):
+                return False
+        else:
+            # min over z in [-a, a]^g of ||s_g - z|| is ||soft(s_g, a)||
+            soft = np.sign(s[g]) * np.maximum(np.abs(s[g]) - a, 0)
+            if np.linalg.norm(soft) > c + tol:
+                return False
+    return True
+
+
+SGL_GROUPS = [[4, 0, 2], [1, 5], [3]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(v=six, lam=lams, r=ratios, step=steps)
+def test_sparse_group_prox_satisfies_its_optimality_condition(v, lam, r, step):
+    pen = nr.SparseGroupLasso(lam, SGL_GROUPS, r)
+    w = pen.prox(v, step)
+    assert sgl_subdifferential_contains(pen, w, (v - w) / step, tol=1e-8 * (1 + lam))
+
+
+def test_sparse_group_prox_matches_numerical_minimization():
+    """Oracle: scipy.optimize (Powell, derivative-free) on the prox objective."""
+    rng = np.random.default_rng(11)
+    for k in range(6):
+        pen = nr.SparseGroupLasso(0.4 + 0.1 * k, SGL_GROUPS, l1_ratio=[0.2, 0.5, 0.8][k % 3])
+        v = rng.standard_normal(6)
+        step = 0.5 + 0.25 * k
+
+        def objective(x, v=v, pen=pen, step=step):
+            return float(pen(x)) + np.sum((x - v) ** 2) / (2 * step)
+
+        w = pen.prox(v, step)
+        best = minimize(objective, v, method="Powell", options={"xtol": 1e-12, "ftol": 1e-15, "maxiter": 20000})
+        assert objective(w) <= best.fun + 1e-10
+        np.testing.assert_allclose(w, best.x, atol=1e-5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(w=six, lam=lams, r=ratios)
+def test_sparse_group_value_and_limits(w, lam, r):
+    pen = nr.SparseGroupLasso(lam, SGL_GROUPS, r)
+    want = lam * (r * np.sum(np.abs(w)) + (1 - r) * sum(np.sqrt(len(g)) * np.linalg.norm(w[g]) for g in SGL_GROUPS))
+    assert pen(w) == pytest.approx(want, rel=1e-12, abs=1e-12)
+    # r = 1 is the lasso, r = 0 the group lasso: value, gradient and prox
+    for sgl, other in ((nr.SparseGroupLasso(lam, SGL_GROUPS, 1.0), nr.L1(lam)),
+                       (nr.SparseGroupLasso(lam, SGL_GROUPS, 0.0), nr.GroupLasso(lam, SGL_GROUPS))):
+        assert sgl(w) == pytest.approx(other(w), rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(sgl.grad(w), other.grad(w), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(sgl.prox(w, 0.7), other.prox(w, 0.7), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(w=away_from_kinks, lam=st.floats(0.01, 10.0), r=ratios)
+def test_sparse_group_grad_matches_finite_differences(w, lam, r):
+    pen = nr.SparseGroupLasso(lam, SGL_GROUPS, r)
+    h = 1e-6
+    fd = np.array([(pen(w + h * e) - pen(w - h * e)) / (2 * h) for e in np.eye(w.size)])
+    np.testing.assert_allclose(pen.grad(w), fd, rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_group_grad_is_the_minimum_norm_subgradient_and_zeroes_groups():
+    pen = nr.SparseGroupLasso(1.0, [0, 0, 1, 1], l1_ratio=0.5)
+    w = np.array([2.0, 0.0, 0.0, 0.0])
+    g = pen.grad(w)
+    assert sgl_subdifferential_contains(pen, w, g, tol=1e-12)
+    np.testing.assert_allclose(g, [0.5 + 0.5 * np.sqrt(2), 0.0, 0.0, 0.0])
+    p = pen.prox(np.array([3.0, 0.2, 0.3, -0.3]), 1.0)
+    assert p[1] == 0 and p[2] == 0 and p[3] == 0  # an entry and a whole group become exact zeros
+    assert not isinstance(pen, nr.GroupLasso)  # solvers must not treat it as a group lasso
+
+
+def test_sparse_group_config_validation_and_dtype():
+    pen = nr.SparseGroupLasso(0.5, [0, 0, 1], l1_ratio=0.25)
+    assert pen.get_config() == {"lam": 0.5, "groups": [[0, 1], [2]], "l1_ratio": 0.25}
+    assert nr.SparseGroupLasso(**pen.get_config()) == pen and pen != nr.GroupLasso(0.5, [0, 0, 1])
+    for bad in (-0.1, 1.1):
+        with pytest.raises(ValueError, match="l1_ratio"):
+            nr.SparseGroupLasso(1.0, [0, 0], bad)
+    w32 = np.array([1.0, -2.0, 0.5], np.float32)
+    assert pen(w32).dtype == np.float32 and pen.grad(w32).dtype == np.float32
+    assert pen.prox(w32, 0.5).dtype == np.float32
+    with pytest.raises(ValueError, match="v must not contain NaN or Inf"):
+        pen.prox(np.array([1.0, np.nan, 0.0]), 1.0)
+    with pytest.raises(ValueError, match="w must not contain NaN or Inf"):
+        pen(np.array([1.0, np.inf, 0.0]))
