@@ -355,13 +355,16 @@ def plot_ridge_shrinkage(
 
 
 def group_entry_levels(X: Any, Y: Any, groups: Any, weights: Any) -> np.ndarray:
-    r"""The smallest :math:`\lambda` at which each group of a group-lasso fit of ``Y`` is still zero.
+    r"""Each group's level :math:`\lVert X_g^\top y\rVert_2/(m c_g)`: where it leaves the all-zero solution.
 
-    For :math:`\frac{1}{2m}\lVert Xw - y\rVert^2 + \lambda\sum_g c_g\lVert w_g\rVert_2`, the
-    all-zero solution satisfies the optimality conditions iff
-    :math:`\lVert X_g^\top y\rVert_2/m \le \lambda c_g` for every group, so group :math:`g`
-    is the first to leave zero as :math:`\lambda` decreases when its level
-    :math:`\lVert X_g^\top y\rVert_2/(m c_g)` is the largest. ``Y`` may hold several
+    For :math:`\frac{1}{2m}\lVert Xw - y\rVert^2 + \lambda\sum_g c_g\lVert w_g\rVert_2` (no
+    intercept: centre ``X`` and ``Y`` first if the model has one), the all-zero solution
+    satisfies the optimality conditions iff :math:`\lVert X_g^\top y\rVert_2/m \le \lambda c_g`
+    for every group. The largest level is therefore :math:`\lambda_{\max}`, below which the
+    solution is no longer zero, and the group that has it is the first to leave zero as
+    :math:`\lambda` decreases. The other levels say how close each group's zero condition is
+    at :math:`w = 0`; once a group has entered, the residual changes, and they are not the
+    points where those groups enter the path. ``Y`` may hold several
     responses as columns, shape ``(m, n)``: the result then has shape ``(n_groups, n)``.
     ``groups`` is a list of index lists; ``weights`` the :math:`c_g` (e.g. ``sqrt(|g|)``).
     """
