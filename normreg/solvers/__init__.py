@@ -1,13 +1,13 @@
 r"""Fitting penalized linear models: gradient descent, the subgradient method, ISTA and FISTA (chapter 4).
 
-The package has one module per idea: :mod:`~normreg.solvers.losses` (the smooth losses and
-their Lipschitz estimates), :mod:`~normreg.solvers.proximal` (ISTA, FISTA with restart,
+The package has one module per idea: ``normreg.solvers.losses`` (the smooth losses and
+their Lipschitz estimates), ``normreg.solvers.proximal`` (ISTA, FISTA with restart,
 gradient descent, the subgradient method: chapter 4), :mod:`~normreg.solvers.duality` (the
 duality gap, a certificate of optimality), :mod:`~normreg.solvers.working_set` (gap safe
 screening and working sets, the default solver for sparse penalties: chapter 6),
-:mod:`~normreg.solvers.screening` (the strong rule of the first-order solvers),
-:mod:`~normreg.solvers.problem` (validation and the prepared problem) and
-:mod:`~normreg.solvers.fit` (:func:`fit_linear` and the objective written out).
+``normreg.solvers.screening`` (the strong rule of the first-order solvers),
+``normreg.solvers.problem`` (validation and the prepared problem) and
+``normreg.solvers.fit`` (:func:`fit_linear` and the objective written out).
 
 :func:`fit_linear` minimizes, over the coefficients :math:`w \in \mathbb R^p` and an
 intercept :math:`b` that is never penalized,

@@ -26,7 +26,7 @@ The solver exploits this in an outer loop (the design of celer, Massias, Gramfor
    ``max(30, 2 * size of support)`` blocks (violated constraints have :math:`d_g < 0` and
    come first).
 4. Solve the problem restricted to the working set with FISTA and adaptive restart
-   (:mod:`normreg.solvers.proximal`), for the squared loss on the working set's Gram matrix
+   (``normreg.solvers.proximal``), for the squared loss on the working set's Gram matrix
    :math:`X_W^\top X_W/m` (one :math:`|W|\times|W|` product per iteration), warm-started,
    until the sub-problem's own duality gap is below ``0.3 * gap`` (or below the final target
    once no constraint outside the working set is violated, when the two gaps coincide).
