@@ -2,10 +2,12 @@
 
 Runs, each in its own Python process (so that one's memory and threads do not disturb the
 next): ``bench_penalties`` (NumPy penalties vs ``np.dot``), ``bench_solvers`` (FISTA vs
-scikit-learn), ``bench_keras`` (regularized vs unregularized training step) and
+scikit-learn), ``bench_keras`` (regularized vs unregularized training step),
 ``bench_gpu`` (penalty throughput vs memory bandwidth; it measures nothing and writes
-nothing where Keras's backend sees no GPU) and ``bench_embeddings`` (a penalized embedding
-step vs the unpenalized one). Each prints its own table and, in a full run,
+nothing where Keras's backend sees no GPU), ``bench_prox`` (a fit step with
+``ProximalOptimizer`` vs plain SGD), ``bench_prune`` (pruned vs unpruned inference) and
+``bench_embeddings`` (a penalized embedding step vs the unpenalized one).
+Each prints its own table and, in a full run,
 saves its results into ``normreg/_recorded/`` for the book. Then one combined table:
 benchmark | case | ratio | target | met?
 
@@ -39,6 +41,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "solvers": ("bench_solvers", [], ["--quick"]),
     "keras": ("bench_keras", [], ["--quick"]),
     "gpu": ("bench_gpu", [], ["--quick"]),
+    "prox": ("bench_prox", [], ["--quick"]),
+    "prune": ("bench_prune", [], ["--quick"]),
     "embeddings": ("bench_embeddings", [], ["--quick"]),
 }
 
@@ -112,13 +116,28 @@ def gpu_rows(p: dict) -> list[Row]:
     return rows
 
 
+def prox_rows(p: dict) -> list[Row]:
+    # issue 13's target: a fit step with ProximalOptimizer(SGD, L1) <= 1.10x the plain SGD step
+    rows: list[Row] = []
+    for r in p["results"]:
+        rows.append(("fit step / SGD step (MLP, CPU)", f"{r['mode']}: ProximalOptimizer", r["ratio"]["prox"],
+                     ("<=", p["target_prox_ratio"])))
+        rows.append(("fit step / SGD step (MLP, CPU)", f"{r['mode']}: ProximalCallback", r["ratio"]["callback"], None))
+    return rows
+
+
+def prune_rows(p: dict) -> list[Row]:
+    return [(f"inference / unpruned ({r['model']}, CPU)", f"batch {b['batch']}: {v}", b["ratio"][v], None)
+            for r in p["results"] for b in r["batches"] for v in ("pruned", "unstructured")]
+
+
 def embedding_rows(p: dict) -> list[Row]:
     return [("embedding step / unpenalized (CPU)", f"V={r['vocab']:.0e}: {v}", r["ratio"][v]["median"], None)
             for r in p["results"] for v in r["ratio"]]
 
 
 ROWS = {"penalties": penalty_rows, "solvers": solver_rows, "keras": keras_rows, "gpu": gpu_rows,
-        "embeddings": embedding_rows}
+        "prox": prox_rows, "prune": prune_rows, "embeddings": embedding_rows}
 
 
 def met(value: float, target: tuple[str, float] | None) -> str:
