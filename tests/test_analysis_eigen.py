@@ -129,3 +129,32 @@ def test_covariance_df_bad_arguments(kwargs, exc, match):
     args = {"predictions": np.ones((3, 4)), "y": np.ones((3, 4)), "mean": np.zeros(4), "sigma": 1.0, **kwargs}
     with pytest.raises(exc, match=match):
         covariance_df(**args)
+
+
+def test_exercise_pen_4_orthogonal_design_closed_form():
+    """Chapter 3, ex-pen-4: X_c^T X_c = m s^2 I gives df = 1 + p s^2 / (s^2 + lam), half the
+    directions' degrees of freedom at lam = s^2 (the solution's construction, run here)."""
+    n4, p4, s4 = 40, 6, 3.0
+    Q = np.linalg.qr(np.random.default_rng(0).standard_normal((n4, p4)))[0]
+    X4 = np.linalg.qr(Q - Q.mean(0))[0] * s4 * np.sqrt(n4)
+    np.testing.assert_allclose(X4.mean(0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(X4.T @ X4, n4 * s4**2 * np.eye(p4), atol=1e-9)
+    for lam in (0.5, 2.0, s4**2, 100.0):
+        assert effective_df(X4, lam) == pytest.approx(1 + p4 * s4**2 / (s4**2 + lam), rel=1e-12)
+    assert effective_df(X4, s4**2) == pytest.approx(1 + p4 / 2, rel=1e-12)
+
+
+def test_exercise_pen_6_best_subset_of_size_one_costs_more_than_one_df():
+    """Chapter 3, ex-pen-6: best subset of size 1 among chapter 3's 12 columns, on pure noise,
+    has df about 3.8 (the solution's number), far above the 1 coefficient it uses."""
+    Xd = np.random.default_rng(0).standard_normal((40, 12))  # the notebook's design
+
+    def best_single(y):
+        j = np.argmax(np.abs(Xd.T @ y) / np.linalg.norm(Xd, axis=0))
+        xj = Xd[:, j]
+        return xj * (xj @ y) / (xj @ xj)
+
+    Y0 = np.random.default_rng(1).standard_normal((1000, 40))
+    est = covariance_df(np.array([best_single(y) for y in Y0]), Y0, np.zeros(40), 1.0)
+    assert abs(est.df - 3.8) < 0.15 and est.se < 0.1
+    assert est.df - 1 > 20 * est.se

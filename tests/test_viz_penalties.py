@@ -66,3 +66,17 @@ def test_group_selection_figure_data():
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match=r"coefs\['x'\] must have shape"):
         vp.plot_group_selection({"x": np.ones(3)}, groups, truth)
+
+
+@pytest.mark.parametrize(("c2", "at_corner"), [(0.99, True), (-0.99, True), (1.01, False), (-1.01, False)])
+def test_exercise_pen_3_corner_range(c2, at_corner):
+    """Chapter 3, ex-pen-3: for A = [[1, .3], [.3, 1]] and c = (2, c2) the L1-ball solution is
+    the corner (1, 0) exactly for -1 <= c2 <= 1 (the KKT range derived in the solution)."""
+    A = np.array([[1.0, 0.3], [0.3, 1.0]])
+    w = vp.minimize_quadratic_on_ball(A, np.array([2.0, c2]), 1.0, 1)
+    grad = A @ (np.array([2.0, c2]) - np.array([1.0, 0.0]))  # -grad L at the corner
+    assert (abs(grad[1]) <= grad[0]) == at_corner  # the KKT condition of the solution
+    if at_corner:
+        np.testing.assert_array_equal(w, [1.0, 0.0])
+    else:
+        assert w[1] != 0 and np.sign(w[1]) == np.sign(c2) and np.isclose(np.abs(w).sum(), 1.0)
