@@ -71,7 +71,9 @@ Example
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
 
 from ._validation import check_scalar
 
@@ -145,23 +147,37 @@ def _rule(convention: str, penalty: str, n_samples: int | None) -> tuple[_Rule, 
     return rule, m
 
 
+def _is_positive_inf(value: Any) -> bool:
+    try:
+        return bool(np.isposinf(value))
+    except TypeError:
+        return False
+
+
 def to_book(value: float, convention: str, *, penalty: Penalty = "l2", n_samples: int | None = None) -> float:
     """The book's :math:`\\lambda` for a strength ``value`` written in ``convention`` (see the table above).
 
     ``n_samples`` (:math:`m`) is needed where the other convention sums the data term
-    instead of averaging it. For ``"sklearn-logistic"`` the value is ``C`` (> 0).
+    instead of averaging it. For ``"sklearn-logistic"`` the value is ``C`` (> 0; ``C=inf``,
+    scikit-learn's unpenalized model, is :math:`\\lambda = 0`).
     """
     rule, m = _rule(convention, penalty, n_samples)
-    low_open = convention == "sklearn-logistic"
-    v = check_scalar(value, "value", low=0.0, low_open=low_open)
+    logistic = convention == "sklearn-logistic"
+    if logistic and np.ndim(value) == 0 and _is_positive_inf(value):
+        return 0.0  # scikit-learn's C=np.inf: unpenalized
+    v = check_scalar(value, "value", low=0.0, low_open=logistic)
     return rule[0](v, m)
 
 
 def from_book(lam: float, convention: str, *, penalty: Penalty = "l2", n_samples: int | None = None) -> float:
-    """The value to pass to ``convention`` for the book's ``L1(lam)``/``L2(lam)``; inverse of :func:`to_book`."""
+    """The value to pass to ``convention`` for the book's ``L1(lam)``/``L2(lam)``; inverse of :func:`to_book`.
+
+    For ``"sklearn-logistic"``, ``lam=0`` gives ``C=inf`` (scikit-learn's unpenalized model).
+    """
     rule, m = _rule(convention, penalty, n_samples)
-    low_open = convention == "sklearn-logistic"  # C = 1/(lam m) needs lam > 0
-    lam_ = check_scalar(lam, "lam", low=0.0, low_open=low_open)
+    lam_ = check_scalar(lam, "lam", low=0.0)
+    if convention == "sklearn-logistic" and lam_ == 0.0:
+        return float("inf")  # L2(0): scikit-learn's C=np.inf
     return rule[1](lam_, m)
 
 

@@ -172,3 +172,17 @@ def test_sklearn_logistic_across_the_floating_point_range(value, m, expected):
             assert got == np.inf
         else:
             assert got == expected  # powers of two: exact
+
+
+def test_sklearn_logistic_unpenalized_is_c_infinity():
+    """scikit-learn documents ``C=np.inf`` as unpenalized logistic regression: it is L2(0), and
+    L2(0) is ``C=inf`` (both used to raise)."""
+    assert cv.to_book(np.inf, "sklearn-logistic", n_samples=10) == 0.0
+    assert cv.to_book(float("inf"), "sklearn-logistic", n_samples=10) == 0.0
+    assert cv.from_book(0.0, "sklearn-logistic", n_samples=10) == np.inf
+    with pytest.raises(ValueError, match="value must be > 0"):
+        cv.to_book(0.0, "sklearn-logistic", n_samples=10)
+    with pytest.raises(ValueError, match="lam must be >= 0"):
+        cv.from_book(-1.0, "sklearn-logistic", n_samples=10)
+    with pytest.raises(ValueError, match="value must be finite"):
+        cv.to_book(np.inf, "keras", penalty="l2")
