@@ -10,9 +10,13 @@ for a decreasing sequence :math:`\lambda_1 > \lambda_2 > \dots`. It starts at
 the smallest :math:`\lambda` for which the lasso solution is :math:`w = 0` (divided by
 ``l1_ratio`` for the elastic net), and each solve starts from the previous solution (a *warm
 start*), so that the whole path costs little more than one fit (Friedman, Hastie &
-Tibshirani, 2010). For ``L1`` and ``ElasticNet`` the squared-loss path also discards, by the
-sequential strong rule, the coefficients that will stay zero, and checks the optimality
-conditions afterwards, so the answer is that of the full problem.
+Tibshirani, 2010). With the default ``solver="auto"`` the lasso, elastic-net and group-lasso
+paths use the working-set solver (:mod:`normreg.solvers.working_set`): the previous support
+seeds the working set, gap safe screening discards coefficients that are certainly zero, and
+each solve stops on its duality gap. With ``solver="fista"`` or ``"ista"`` the squared-loss
+path instead discards, by the sequential strong rule, the coefficients that will probably stay
+zero, and checks the optimality conditions afterwards; either way the answer is that of the
+full problem.
 
 :func:`select_lambda` estimates the validation loss of every :math:`\lambda` by k-fold
 cross-validation and returns the best :math:`\lambda` and the one-standard-error choice
