@@ -71,18 +71,30 @@ __all__ = ["norm"]
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)
 
 
+def _real_or_none(ord: Any) -> float | None:
+    """``ord`` as a float if it is a real number (int, float, Fraction, NumPy) a float can hold."""
+    if isinstance(ord, numbers.Real) and not isinstance(ord, bool):
+        try:
+            return float(ord)
+        except OverflowError:  # an int beyond the largest float
+            return None
+    return None
+
+
 def _check_ord(ord: Any, matrix: bool) -> Any:
+    real = _real_or_none(ord)
     if matrix:
         if isinstance(ord, str):
             if ord in ("fro", "nuc"):
                 return ord
-        elif isinstance(ord, numbers.Real) and not isinstance(ord, bool) and ord in _MATRIX_ORDS:
-            return float(ord) if np.isinf(ord) else int(ord)
+        elif real is not None and real in _MATRIX_ORDS:
+            return real if np.isinf(real) else int(real)
         raise ValueError(f"ord must be one of 'fro', 'nuc', 1, -1, 2, -2, inf, -inf for a matrix norm; got {ord!r}")
-    if isinstance(ord, numbers.Real) and not isinstance(ord, bool) and not np.isnan(ord):
-        if ord >= 0 or ord == -np.inf:
-            return float(ord)
-    raise ValueError(f"ord must be a real p > 0, 0, inf or -inf for a vector norm; got {ord!r}")
+    if real is not None and (real >= 0 or real == -np.inf):  # NaN fails both
+        return real
+    raise ValueError(
+        f"ord must be a real p > 0 (within the float range), 0, inf or -inf for a vector norm; got {ord!r}"
+    )
 
 
 def _vector_norm(a: np.ndarray, p: float, axis: tuple[int, ...] | None) -> np.ndarray:
