@@ -40,6 +40,7 @@ array([1., 2.])
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -262,7 +263,10 @@ def check_scalar(
             raise TypeError(f"{name} must be an integer; got {x!r}")
         value: float = int(x)
     else:
-        value = float(x)
+        try:
+            value = float(x)
+        except OverflowError:  # an int (or Fraction) beyond the largest float
+            value = math.inf
         if not np.isfinite(value):
             raise ValueError(f"{name} must be finite; got {x!r}")
     if low is not None and (value < low or (low_open and value == low)):

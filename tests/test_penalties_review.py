@@ -43,3 +43,14 @@ def test_masked_array_is_refused_with_what_to_pass(call):
     x = np.ma.array([3.0, 4.0, 100.0], mask=[0, 0, 1])
     with pytest.raises(TypeError, match=r"masked array.*filled\(0\).*compressed\(\)"):
         call(x)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: nr.L1(10**400), lambda: nr.L2(1.0).prox([1.0], 10**400), lambda: MaxNorm(10**400),
+     lambda: nr.ElasticNet(1.0, 10**400)],
+)
+def test_integer_beyond_the_float_range_is_a_value_error_naming_the_argument(call):
+    """float(10**400) raises OverflowError: check_scalar let it escape, unnamed."""
+    with pytest.raises(ValueError, match=r"(lam|step|c|l1_ratio) must be finite"):
+        call()
