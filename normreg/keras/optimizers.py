@@ -508,7 +508,8 @@ class ProximalCallback(keras.callbacks.Callback):
 
     def current_step(self) -> float:
         """The prox step for the batch that just ended: ``learning_rate`` if given, else the
-        learning rate the optimizer used for that batch's update (see :func:`_update_learning_rate`)."""
+        learning rate the optimizer used for that batch's update (under a schedule: the
+        schedule at the step just taken, not at the next one)."""
         if self.learning_rate is not None:
             return self.learning_rate
         return float(ops.convert_to_numpy(_update_learning_rate(self.model.optimizer, done=True)))
