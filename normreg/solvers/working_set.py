@@ -301,6 +301,7 @@ def working_set(
             break
         if used >= max_iter:
             break
+        violated = bn > thr * (1.0 + 1e-12)  # before scaling: the scaled dual point violates nothing
         bn *= scale
         if screen:  # gap safe screening: these blocks are zero at the optimum
             radius = math.sqrt(2.0 * gap / mod)
@@ -328,7 +329,7 @@ def working_set(
             ws = np.flatnonzero(alive)
         in_ws = np.zeros(nb, dtype=bool)
         in_ws[ws] = True
-        violated_outside = bool(np.any((bn > thr * (1.0 + 1e-12)) & alive & ~in_ws))
+        violated_outside = bool(np.any(violated & alive & ~in_ws))
         # coarse while the working set is still wrong; at the end, the target gap and the
         # first-order solvers' gradient-mapping rule (tol * g0), which pins the coefficients
         # down better than a small gap alone where the problem is ill-conditioned
