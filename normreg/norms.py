@@ -213,6 +213,8 @@ def norm(x: Any, ord: Any = None, axis: int | tuple[int, int] | None = None, kee
     TypeError
         ``x`` complex or not numeric, ``keepdims`` not a boolean.
 
+    Notes
+    -----
     The result is within a few rounding units of the true norm for every finite input,
     subnormals to ``finfo.max``, in float32 and float64 (about :math:`n + 6` units for
     :math:`p \ge 1`, :math:`(n + 6)(1 + 1/p)` for :math:`p < 1`), and ``inf`` only where the true
