@@ -155,7 +155,7 @@ from _exact import sqrt as exact_sqrt  # noqa: E402
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=st.data(), c=st.one_of(st.just(1.0), magnitudes(np.float64)))
 def test_projection_over_the_whole_range_against_exact_arithmetic(dtype, data, c):
     """Columns clustered at any exponent of the dtype, c anywhere in float64's range: the

@@ -394,7 +394,7 @@ def _exact_value(pen, w):
 
 @pytest.mark.parametrize("dtype", RANGE_DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("kind", ["L1", "L2", "ElasticNet", "GroupLasso", "SparseGroupLasso"])
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(data=st.data(), lam=scalars, step=pos_scalars, r=l1_ratios, seed=st.integers(0, 99))
 def test_value_grad_prox_over_the_whole_range_against_exact_arithmetic(dtype, kind, data, lam, step, r, seed):
     w = data.draw(clustered_vectors(dtype))
