@@ -9,6 +9,7 @@ themselves with a printed note, which is what gets stored.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,18 @@ def notebooks(paths: list[str]) -> list[Path]:
     return found
 
 
+#: what ``make`` exports; the kernel inherits it, also when this script runs by hand
+ENVIRONMENT = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "MPLBACKEND": "Agg",
+    "PYTHONHASHSEED": "0",
+}
+
+
 def execute(path: Path, timeout: int = 600) -> float:
+    for key, value in ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(
