@@ -198,7 +198,10 @@ def fit_linear(
         ``tol`` times :math:`g_0` (the first-order solvers' scale, below). The
         first-order solvers of chapter 4 (``"fista"``, ``"ista"``, ``"gd"``,
         ``"subgradient"``) stop when :math:`\|G_t\|_\infty \le \texttt{tol}\cdot g_0` (the
-        gradient-mapping rule above); their result carries the gap too.
+        gradient-mapping rule above); their result carries the gap too. A ``tol`` below
+        what float64 arithmetic can certify (about ``1e-13`` on ill-conditioned data) ends
+        the working-set solver early with the best point found, ``converged=False`` and a
+        :class:`ConvergenceWarning` saying why.
     max_iter : int
         At most this many iterations (>= 1); reaching it warns with :class:`ConvergenceWarning`.
     coef_init, intercept_init : optional
@@ -255,12 +258,19 @@ def fit_linear(
     raw = _solve(prob, pen, solver, tol_, max_iter_, prob.theta0(coef_init, intercept_init), restart, callback)
     res = _result(prob, pen, raw.solver or solver, raw)
     if not res.converged:
-        warnings.warn(
-            f"fit_linear(solver={solver!r}) stopped at max_iter={max_iter_} before reaching tol={tol_:g} "
-            f"(residual {res.residual:.3g}); the result has converged=False",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        if raw.stalled:
+            why = (
+                f"stopped after {res.n_iter} iterations before reaching tol={tol_:g}: the duality gap "
+                f"stopped decreasing at {res.residual:.3g} of F0 (the rounding floor of the arithmetic "
+                "for this problem: a smaller tol cannot be certified); the result is the best point "
+                "found and has converged=False"
+            )
+        else:
+            why = (
+                f"stopped at max_iter={max_iter_} before reaching tol={tol_:g} "
+                f"(residual {res.residual:.3g}); the result has converged=False"
+            )
+        warnings.warn(f"fit_linear(solver={solver!r}) {why}", ConvergenceWarning, stacklevel=2)
     return res
 
 

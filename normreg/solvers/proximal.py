@@ -33,6 +33,7 @@ class _Raw:
     gap: float = math.nan  # the duality gap at theta, where the solver computed it
     relative: bool = False  # residual already relative (working set: gap / F0), else absolute
     solver: str | None = None  # the method "auto" resolved to
+    stalled: bool = False  # working set: stopped because the gap no longer decreased
 
 
 def _group_layout(groups: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

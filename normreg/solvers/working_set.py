@@ -31,6 +31,13 @@ The solver exploits this in an outer loop (the design of celer, Massias, Gramfor
    until the sub-problem's own duality gap is below ``0.3 * gap`` (or below the final target
    once no constraint outside the working set is violated, when the two gaps coincide).
 
+The inner solver gets at most 1000 iterations per outer iteration (doubled while the gap
+makes no progress), so the working set is always re-checked. Where ``tol`` is below what the
+floating-point arithmetic can certify, the gap stalls at its rounding floor: after five outer
+iterations in which it did not halve, the solver stops with ``converged=False`` and a warning
+that says so, and returns the point with the smallest gap it found (never the last one, if
+that is worse).
+
 Along a regularization path every :math:`\lambda` starts from the previous solution (warm
 start), whose support seeds the first working set.
 """
@@ -52,6 +59,14 @@ from .proximal import _penalty_ops, _proximal_gradient, _Raw
 #: The smallest working set (in blocks), and the ratio of the inner to the outer gap target.
 _P0 = 30
 _INNER = 0.3
+#: The inner solver's iteration budget per outer iteration (doubled each time it is used
+#: up without progress of the gap, reset when the gap halves), and the stall rule: the
+#: solver gives up, with the best point found, when the gap has not fallen below
+#: ``_PROGRESS`` times its best value in ``_STALL`` outer iterations (a ``tol`` below what
+#: the arithmetic can certify).
+_INNER_CAP = 1000
+_PROGRESS = 0.5
+_STALL = 5
 #: Gap safe screening is run where there are at least this many blocks (below, one pass over
 #: X for the column norms costs more than the screening saves), and the screened columns are
 #: dropped from X once at most this fraction of them is left.
@@ -285,11 +300,23 @@ def working_set(
     used = 0
     L: float | None = None
     converged = False
+    stalled = False
     gap = math.inf
+    # the best certified point so far (lowest gap), returned if the target is not reached;
+    # the inner budget per outer iteration (doubled each time the inner solver uses it all),
+    # so that the outer loop always comes back to check the working set
+    best_gap, best_theta, since_best = math.inf, theta.copy(), 0
+    cap = _INNER_CAP
     while True:
         gap, v, scale, bb = full_state(prob, st, theta, cols, Xa)
         if logistic and prob.fit_intercept:
             theta[p] = bb
+        if gap < _PROGRESS * best_gap:
+            since_best, cap = 0, _INNER_CAP
+        else:
+            since_best += 1
+        if gap < best_gap:
+            best_gap, best_theta = gap, theta.copy()
         bn = st.block_norms(v)
         # the first-order solvers' rule as well: no zero block violates its optimality
         # condition by more than tol * g0 (a small gap alone allows w = 0 just below lambda_max)
@@ -300,6 +327,9 @@ def working_set(
             converged = True
             break
         if used >= max_iter:
+            break
+        if since_best >= _STALL:  # the gap no longer decreases: the arithmetic's floor
+            stalled = True
             break
         violated = bn > thr * (1.0 + 1e-12)  # before scaling: the scaled dual point violates nothing
         bn *= scale
@@ -360,26 +390,37 @@ def working_set(
                 callback(k + offset, full)
 
         raw = _proximal_gradient(
-            sub, prox, value, theta_sub, L_sub, tol_gm, max_iter - used, True, restart, cb, nW,
+            sub, prox, value, theta_sub, L_sub, tol_gm, min(max_iter - used, cap), True, restart, cb, nW,
             track=track, stop=lambda x, a, f=sub_gap, t=tol_in: f(x, a) <= t, stop_every=10,
         )  # fmt: skip
         if track:
             history.extend(raw.history if not history else raw.history[1:])
         used += raw.n_iter
+        if not raw.converged:
+            cap *= 2
         L = raw.lipschitz
         theta[:p] = 0.0
         theta[W] = raw.theta[:nW]
         if logistic and prob.fit_intercept:
             theta[p] = raw.theta[nW]
+    if not converged and best_gap < gap:
+        theta, gap = best_theta, best_gap
+        if track and history:
+            history.append(_objective(prob, st, theta))
     if not track or not history:
-        sm = prob.smooth
-        if logistic:
-            z = prob.X @ theta[:p] + (theta[p] if prob.fit_intercept else 0.0)
-            fval = float(np.logaddexp(0.0, -prob.s * z).mean())
-        else:
-            fval = sm.value(theta, sm.aux(theta))
-        history = [fval + st.value(theta[:p])]
+        history = [_objective(prob, st, theta)]
     return _Raw(
         theta, used, history, converged, gap / f0, L if L is not None else 1.0,
-        gap=gap, relative=True, solver="working-set",
+        gap=gap, relative=True, solver="working-set", stalled=stalled,
     )  # fmt: skip
+
+
+def _objective(prob: _Problem, st: _Structure, theta: np.ndarray) -> float:
+    """The objective at ``theta`` from scratch."""
+    p = prob.p
+    if prob.loss == "logistic":
+        z = prob.X @ theta[:p] + (theta[p] if prob.fit_intercept else 0.0)
+        fval = float(np.logaddexp(0.0, -prob.s * z).mean())
+    else:
+        fval = prob.smooth.value(theta, prob.smooth.aux(theta))
+    return fval + st.value(theta[:p])
