@@ -47,6 +47,23 @@ def median_time(fn: Callable[[], Any], repeats: int = 7, min_time: float = 0.05)
     return statistics.median(_per_call(fn, n) for _ in range(repeats))
 
 
+def interleaved_samples(
+    reference: Callable[[], Any], cases: dict[str, Callable[[], Any]], repeats: int, min_time: float = 0.05
+) -> tuple[list[float], dict[str, list[float]]]:
+    """Reference times, and per case its time over the reference time of the same repeat
+    (every repeat's sample, for the min-median-max that benchmarks record)."""
+    loops = {name: _loops(fn, min_time) for name, fn in cases.items()}
+    n_ref = _loops(reference, min_time)
+    ref_times: list[float] = []
+    ratios: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        t_ref = _per_call(reference, n_ref)
+        ref_times.append(t_ref)
+        for name, fn in cases.items():
+            ratios[name].append(_per_call(fn, loops[name]) / t_ref)
+    return ref_times, ratios
+
+
 def interleaved_ratios(
     reference: Callable[[], Any], cases: dict[str, Callable[[], Any]], repeats: int = 7, min_time: float = 0.05
 ) -> tuple[float, dict[str, float]]:
@@ -57,15 +74,7 @@ def interleaved_ratios(
     the two (another process, CPU frequency, the page cache) into every ratio; interleaving
     them and taking the median of per-repeat ratios keeps such drifts out.
     """
-    loops = {name: _loops(fn, min_time) for name, fn in cases.items()}
-    n_ref = _loops(reference, min_time)
-    ref_times: list[float] = []
-    ratios: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        t_ref = _per_call(reference, n_ref)
-        ref_times.append(t_ref)
-        for name, fn in cases.items():
-            ratios[name].append(_per_call(fn, loops[name]) / t_ref)
+    ref_times, ratios = interleaved_samples(reference, cases, repeats, min_time)
     return statistics.median(ref_times), {name: statistics.median(r) for name, r in ratios.items()}
 
 

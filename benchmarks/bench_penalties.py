@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _timing import _loops, _per_call, machine, print_table, save
+from _timing import interleaved_samples, machine, print_table, save
 from threadpoolctl import threadpool_limits
 
 import normreg as nr
@@ -52,22 +52,6 @@ def naive_l2(w: np.ndarray) -> float:
     return 0.05 * np.sum(w**2)
 
 
-def interleaved(
-    reference: Callable[[], Any], cases: dict[str, Callable[[], Any]], repeats: int, min_time: float = 0.05
-) -> tuple[list[float], dict[str, list[float]]]:
-    """Reference times and, per case, its time over the reference time of the same repeat."""
-    loops = {name: _loops(fn, min_time) for name, fn in cases.items()}
-    n_ref = _loops(reference, min_time)
-    ref_times: list[float] = []
-    ratios: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        t_ref = _per_call(reference, n_ref)
-        ref_times.append(t_ref)
-        for name, fn in cases.items():
-            ratios[name].append(_per_call(fn, loops[name]) / t_ref)
-    return ref_times, ratios
-
-
 def spread(values: list[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
@@ -87,7 +71,7 @@ def run_vs_dot(sizes: list[int], repeats: int) -> tuple[list[dict], list[dict]]:
     medians, spreads = [], []
     for n in sizes:
         w = rng.standard_normal(n, dtype=np.float32)
-        ref_times, ratios = interleaved(
+        ref_times, ratios = interleaved_samples(
             lambda w=w: np.dot(w, w), {name: (lambda fn=fn, w=w: fn(w)) for name, fn in cases.items()}, repeats
         )
         ref = statistics.median(ref_times)
@@ -106,14 +90,14 @@ def run_vs_multiply(sizes: list[int], repeats: int) -> list[dict]:
         w = rng.standard_normal(n, dtype=np.float32)
         buf = np.empty_like(w)
         c = np.float32(0.1)
-        cases: dict[str, Callable[[], Any]] = {"w * c (out=)": lambda w=w, buf=buf: np.multiply(w, c, out=buf)}
+        cases: dict[str, Callable[[], Any]] = {"w * c (out=)": lambda w=w, buf=buf, c=c: np.multiply(w, c, out=buf)}
         for name, pen in pens.items():
             cases[f"{name} grad"] = lambda pen=pen, w=w: pen.grad(w)
             cases[f"{name} prox"] = lambda pen=pen, w=w: pen.prox(w, 0.01)
         for name, pen in pens.items():
             cases[f"{name} grad (out=)"] = lambda pen=pen, w=w, buf=buf: pen.grad(w, out=buf)
             cases[f"{name} prox (out=)"] = lambda pen=pen, w=w, buf=buf: pen.prox(w, 0.01, out=buf)
-        ref_times, ratios = interleaved(lambda w=w: w * c, cases, repeats)
+        ref_times, ratios = interleaved_samples(lambda w=w, c=c: w * c, cases, repeats)
         rows.append({"n": n, "reference_s": spread(ref_times), **{k: spread(v) for k, v in ratios.items()}})
         del w, buf
     return rows

@@ -38,6 +38,16 @@ __all__ = [
 ]
 
 
+def _check_lams(lam: Any) -> tuple[np.ndarray, bool]:
+    """``lam`` (a scalar or an array of values >= 0) as a float64 array, and whether it was a scalar."""
+    if np.ndim(lam) == 0:
+        return np.array([check_scalar(lam, "lam", low=0.0)]), True
+    lams = as_float_array(lam, "lam", allow_int=True).astype(np.float64)
+    if np.any(lams < 0):
+        raise ValueError(f"lam must be >= 0; got min(lam) = {lams.min()!r}")
+    return lams, False
+
+
 def _centred_singular_values(X: np.ndarray, fit_intercept: bool) -> tuple[np.ndarray, float]:
     """Singular values of ``X`` (centred if ``fit_intercept``) divided by a power of two ``s``.
 
@@ -107,13 +117,7 @@ def effective_df(X: Any, lam: Any, *, fit_intercept: bool = True) -> float | np.
     Xa = as_float_array(X, "X", ndim=2, allow_int=True)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
-    scalar = np.ndim(lam) == 0
-    if scalar:
-        lams = np.array([check_scalar(lam, "lam", low=0.0)])
-    else:
-        lams = as_float_array(lam, "lam", allow_int=True).astype(np.float64)
-        if np.any(lams < 0):
-            raise ValueError(f"lam must be >= 0; got min(lam) = {lams.min()!r}")
+    lams, scalar = _check_lams(lam)
     m = Xa.shape[0]
     d, scale = _centred_singular_values(Xa, bool(fit_intercept))
     tol = (d.max() if d.size else 0.0) * max(Xa.shape) * np.finfo(np.float64).eps
@@ -277,13 +281,7 @@ def ridge_shrinkage_factors(X: Any, lam: Any, *, fit_intercept: bool = True) -> 
     Xa = as_float_array(X, "X", ndim=2, allow_int=True)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
-    scalar = np.ndim(lam) == 0
-    if scalar:
-        lams = np.array([check_scalar(lam, "lam", low=0.0)])
-    else:
-        lams = as_float_array(lam, "lam", allow_int=True).astype(np.float64)
-        if np.any(lams < 0):
-            raise ValueError(f"lam must be >= 0; got min(lam) = {lams.min()!r}")
+    lams, scalar = _check_lams(lam)
     m = Xa.shape[0]
     ds, scale = _centred_singular_values(Xa, bool(fit_intercept))
     tol = (ds.max() if ds.size else 0.0) * max(Xa.shape) * np.finfo(np.float64).eps
