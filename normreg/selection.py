@@ -243,8 +243,9 @@ def _warn_unconverged(res: PathResult, solver: str, max_iter: int, where: str = 
     if not res.converged.all():
         bad = res.lams[~res.converged]
         warnings.warn(
-            f"{where}regularization_path(solver={solver!r}): {bad.size} of {res.lams.size} lambdas stopped at "
-            f"max_iter={max_iter} before reaching tol (largest {bad.max():.3g}); their converged flag is False",
+            f"{where}regularization_path(solver={solver!r}): {bad.size} of {res.lams.size} lambdas stopped "
+            f"before reaching tol, at max_iter={max_iter} or where the duality gap stalled at the rounding "
+            f"floor of the arithmetic (largest {bad.max():.3g}); their converged flag is False",
             ConvergenceWarning,
             stacklevel=3,
         )

@@ -127,7 +127,7 @@ def test_path_rejects_bad_grids_and_factories(data):
         regularization_path(X, y, nr.L1, max_iter=0)
     with pytest.raises(ValueError, match="y must have one entry per row of X"):
         regularization_path(X, y[:10], nr.L1)
-    with pytest.warns(ConvergenceWarning, match="lambdas stopped at max_iter=2"):
+    with pytest.warns(ConvergenceWarning, match="lambdas stopped before reaching tol, at max_iter=2"):
         res = regularization_path(X, y, nr.L1, n_lams=5, eps=0.01, tol=1e-12, max_iter=2)
     assert not res.converged.all()
 
@@ -261,3 +261,11 @@ def test_a_penalty_instead_of_a_factory_gets_a_clear_error(data):
             call(X, y, nr.L1(0.1), n_lams=3)
     with pytest.raises(TypeError, match=r"lambda lam: nr.GroupLasso\(lam, groups\)"):
         regularization_path(X, y, nr.GroupLasso(0.1, [list(range(X.shape[1]))]), n_lams=3)
+
+
+def test_path_warning_names_a_stalled_gap():
+    # a tol below the rounding floor of the gap: the path must not claim max_iter was hit
+    d = make_sparse_regression(200, 50, 10, noise=0.5, correlation=0.8, seed=12)
+    with pytest.warns(ConvergenceWarning, match="rounding floor"):
+        res = regularization_path(d.X, d.y, lams=[0.05, 0.02], tol=1e-17, max_iter=1_000_000)
+    assert not res.converged.any()
