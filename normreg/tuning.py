@@ -126,8 +126,16 @@ def summarize_grid(
     ValueError
         If ``scores`` does not have the grid's shape plus a seed axis of length at least 2,
         holds NaN or Inf, or ``simpler`` is not a parameter of ``grid``.
+    TypeError
+        If ``grid`` is not a non-empty mapping of names to sequences, ``simpler`` is not a
+        str, or ``maximize`` / ``larger_is_simpler`` is not a bool.
     """
     params = _check_grid(grid)
+    if not isinstance(simpler, str):
+        raise TypeError(f"simpler must be a str (a parameter name of grid); got {simpler!r}")
+    for flag, value in (("larger_is_simpler", larger_is_simpler), ("maximize", maximize)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{flag} must be a bool; got {value!r}")
     if simpler not in params:
         raise ValueError(f"simpler must be one of the grid's parameters {list(params)}; got {simpler!r}")
     s = np.asarray(as_float_array(scores, "scores"), dtype=np.float64)

@@ -121,3 +121,15 @@ def test_no_overflow_or_underflow_at_the_ends_of_the_float_range(big):
 def test_bad_input_names_the_argument(scores, grid, kwargs, error, match):
     with pytest.raises(error, match=match):
         summarize_grid(scores, grid, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"simpler": ["wd"]}, "simpler must be a str"),
+     ({"simpler": "wd", "maximize": "no"}, "maximize must be a bool"),
+     ({"simpler": "wd", "larger_is_simpler": None}, "larger_is_simpler must be a bool")],
+)
+def test_flags_and_simpler_of_the_wrong_type_are_type_errors(kwargs, match):
+    # maximize="no" is truthy: before, it silently maximized a loss
+    with pytest.raises(TypeError, match=match):
+        summarize_grid(np.zeros((2, 2)), {"wd": [1, 2]}, **kwargs)

@@ -128,3 +128,24 @@ def test_plot_embedding_shrinkage_rejects_mismatched_shapes():
         vd.plot_embedding_shrinkage([1, 2], {"a": [1.0]}, [1.0, 1.0])
     with pytest.raises(ValueError, match="initial must be positive"):
         vd.plot_embedding_shrinkage([1, 2], {"a": [1.0, 1.0]}, [0.0, 1.0])
+
+
+def test_plot_tuning_grid_star_finds_small_weight_decays_by_relative_match():
+    # np.isclose's default atol=1e-8 made 1e-10 "equal" to 1e-9: the star went to the
+    # wrong weight decay; the star must sit on the grid point named by choice
+    wd, lr = [1e-10, 1e-9, 1e-8], [0.1]
+    mean = np.array([[0.5, 0.9, 0.7]])
+    fig, _ = vd.plot_tuning_grid(wd, lr, mean, np.zeros((1, 3)), choice=(0.1, 1e-9))
+    (star,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "one-standard-error choice"]
+    np.testing.assert_allclose(star.get_xydata(), [[1e-9, 0.9]])
+    plt.close(fig)
+
+
+def test_plot_tuning_grid_rejects_negative_standard_errors():
+    with pytest.raises(ValueError, match="se must be non-negative"):
+        vd.plot_tuning_grid([1e-3, 1e-2], [0.1], np.zeros((1, 2)), [[0.01, -0.01]])
+
+
+def test_plot_embedding_shrinkage_rejects_negative_counts():
+    with pytest.raises(ValueError, match="counts must be non-negative"):
+        vd.plot_embedding_shrinkage([-1, 2], {"a": [1.0, 1.0]}, [1.0, 1.0])

@@ -122,6 +122,8 @@ def plot_tuning_grid(
     for name, a in (("mean", mu), ("se", s)):
         if a.shape != shape:
             raise ValueError(f"{name} must have shape (len(lrs), len(weight_decays)) = {shape}; got {a.shape}")
+    if np.any(s < 0):
+        raise ValueError("se must be non-negative (standard errors)")
     fig, ax = new_figure(1, figsize=(6.0, 3.6))
     for k in range(lr.size):
         ax.errorbar(wd, mu[k], yerr=s[k], fmt="o-", ms=3, lw=1, capsize=2, color=f"C{k}",
@@ -129,8 +131,11 @@ def plot_tuning_grid(
     data: dict[str, Any] = {"weight_decays": wd, "lrs": lr, "mean": mu, "se": s}
     if choice is not None:
         c_lr, c_wd = (float(v) for v in choice)
-        k = int(np.flatnonzero(np.isclose(lr, c_lr))[0]) if np.any(np.isclose(lr, c_lr)) else None
-        j = int(np.flatnonzero(np.isclose(wd, c_wd))[0]) if np.any(np.isclose(wd, c_wd)) else None
+        # relative match only: np.isclose's default atol=1e-8 equates 1e-10 with 1e-9
+        k_hit = np.flatnonzero(np.isclose(lr, c_lr, rtol=1e-9, atol=0.0))
+        j_hit = np.flatnonzero(np.isclose(wd, c_wd, rtol=1e-9, atol=0.0))
+        k = int(k_hit[0]) if k_hit.size else None
+        j = int(j_hit[0]) if j_hit.size else None
         if k is None or j is None:
             raise ValueError(f"choice must be a (lr, weight_decay) pair of the grid; got {choice!r}")
         ax.plot([wd[j]], [mu[k, j]], "*", ms=14, color="k", label="one-standard-error choice")
@@ -189,6 +194,8 @@ def plot_embedding_shrinkage(
     """
     c = as_float_array(counts, "counts", ndim=1)
     init = as_float_array(initial, "initial", ndim=1)
+    if np.any(c < 0):
+        raise ValueError("counts must be non-negative (occurrences of each token)")
     if init.shape != c.shape or np.any(init <= 0):
         raise ValueError(f"initial must be positive with the shape of counts {c.shape}")
     if not isinstance(norms, Mapping) or len(norms) == 0:
