@@ -149,3 +149,12 @@ def test_plot_tuning_grid_rejects_negative_standard_errors():
 def test_plot_embedding_shrinkage_rejects_negative_counts():
     with pytest.raises(ValueError, match="counts must be non-negative"):
         vd.plot_embedding_shrinkage([-1, 2], {"a": [1.0, 1.0]}, [1.0, 1.0])
+
+
+def test_regularizer_comparison_survives_the_top_of_the_float_range():
+    # a.mean() and a.std() overflowed to inf for scores near the largest float
+    big = np.finfo(float).max
+    _, data = vd.plot_regularizer_comparison({"a": [big, big], "b": [big, -big]})
+    np.testing.assert_array_equal(data["mean"], [big, 0.0])
+    np.testing.assert_allclose(data["se"], [0.0, big], rtol=1e-15)  # n=2: |x1 - x2| / 2
+    plt.close("all")

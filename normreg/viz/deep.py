@@ -163,8 +163,15 @@ def plot_regularizer_comparison(scores: Mapping[str, Any]) -> tuple[Figure, dict
     for n, a in zip(names, arrays, strict=True):
         if a.size < 2:
             raise ValueError(f"scores[{n!r}] needs at least two seeds for a standard error; got {a.size}")
-    mean = np.array([a.mean() for a in arrays])
-    se = np.array([a.std(ddof=1) / np.sqrt(a.size) for a in arrays])
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.array([a.mean() for a in arrays])
+        se = np.array([a.std(ddof=1) / np.sqrt(a.size) for a in arrays])
+    for k, a in enumerate(arrays):
+        if not (np.isfinite(mean[k]) and np.isfinite(se[k])):  # overflow: scale by max|a|
+            m = np.max(np.abs(a))
+            t = a / m
+            mean[k] = t.mean() * m
+            se[k] = t.std(ddof=1) / np.sqrt(a.size) * m
     fig, ax = new_figure(1, figsize=(1.25 * len(names) + 1.5, 3.2))
     pos = np.arange(len(names))
     ax.errorbar(pos, mean, yerr=se, fmt="o", ms=5, capsize=4, color="C0", label="mean $\\pm$ 1 SE")
