@@ -553,7 +553,8 @@ class Lasso(_LassoPen, _SingleMixin, _RegressorBase):
 
 
 class ElasticNet(_ENetPen, _SingleMixin, _RegressorBase):
-    r"""Elastic net: minimize :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\big(r\|w\|_1 + \frac{1-r}{2}\|w\|_2^2\big)`.
+    r"""Elastic net: minimize
+    :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\big(r\|w\|_1 + \frac{1-r}{2}\|w\|_2^2\big)`.
 
     scikit-learn equivalent: ``sklearn.linear_model.ElasticNet(alpha=lam, l1_ratio=r)``.
 
