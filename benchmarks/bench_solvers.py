@@ -26,7 +26,7 @@ A full run saves ``normreg/_recorded/solvers.json`` (read by chapter 6 through
 and skglm come from ``benchmarks/requirements-bench.txt`` (``make bench`` installs it); a case
 whose anchor is not installed is recorded as skipped, with the reason.
 
-Usage: ``python benchmarks/bench_solvers.py [--repeats 7] [--threads 1] [--quick]``
+Usage: ``python benchmarks/bench_solvers.py [--repeats 7] [--threads 1] [--quick] [--cases path ...]``
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from typing import Any
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from _timing import _loops, _per_call, machine, print_table, save  # noqa: E402
+from _timing import interleaved_samples, machine, print_table, save  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import normreg as nr  # noqa: E402
@@ -97,13 +97,11 @@ def loosest(run: Callable[[float], Any], rel_excess: Callable[[Any], float]) -> 
 
 
 def interleaved(ours: Callable[[], Any], theirs: Callable[[], Any], repeats: int, min_time: float) -> dict[str, Any]:
-    """Per-repeat times of both (A B A B ...) and the per-repeat ratio, min/median/max."""
-    n_a, n_b = _loops(ours, min_time), _loops(theirs, min_time)
-    ta, tb = [], []
-    for _ in range(repeats):
-        ta.append(_per_call(ours, n_a))
-        tb.append(_per_call(theirs, n_b))
-    ratios = [a / b for a, b in zip(ta, tb, strict=True)]
+    """Per-repeat times of both (anchor, normreg, anchor, normreg, ...: ``_timing``'s
+    interleaved sampler) and the per-repeat ratio, min/median/max."""
+    tb, r = interleaved_samples(theirs, {"normreg": ours}, repeats, min_time)
+    ratios = r["normreg"]
+    ta = [q * t for q, t in zip(ratios, tb, strict=True)]
 
     def mmm(v: list[float]) -> dict[str, float]:
         return {"min": min(v), "median": statistics.median(v), "max": max(v)}
@@ -244,7 +242,7 @@ def _skipped(exc: Exception) -> dict[str, Any]:
     return {"skipped": f"{type(exc).__name__}: {exc}"}
 
 
-def run(repeats: int, threads: int, quick: bool) -> dict[str, Any]:
+def run(repeats: int, threads: int, quick: bool, only: list[str] | None = None) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     n, p = (400, 100) if quick else (2000, 500)
     X = ar_design(n, p, 0.5, rng)
@@ -265,6 +263,8 @@ def run(repeats: int, threads: int, quick: bool) -> dict[str, Any]:
     with threadpool_limits(limits=threads, user_api="blas"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the anchors' convergence warnings at the reference tolerances
         for name, fn in plan.items():
+            if only and name not in only:
+                continue
             t0 = time.perf_counter()
             try:
                 cases[name] = {**fn(), "target": TARGETS[name]}
@@ -286,8 +286,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="small problems, no results file (a smoke test)")
+    ap.add_argument("--cases", nargs="+", choices=list(TARGETS), metavar="CASE",
+                    help=f"run only these cases (of {', '.join(TARGETS)}); saves nothing")
     args = ap.parse_args()
-    out = run(args.repeats, args.threads, args.quick)
+    out = run(args.repeats, args.threads, args.quick, args.cases)
     rows = []
     for name, c in out["cases"].items():
         if "skipped" in c:
@@ -303,7 +305,7 @@ def main() -> None:
         ["case", "anchor", "n x p", "normreg ms", "anchor ms", "ratio", "target"],
         rows,
     )
-    if not args.quick:
+    if not args.quick and not args.cases:  # the record holds all five cases from one run
         print(f"\nwrote {save('solvers', out)}")
 
 

@@ -297,9 +297,10 @@ def regularization_path(
     """
     solver = _check_solver(solver)
     tol_, max_iter_ = _check_tol_iter(tol, max_iter)
-    # the first-order solvers gain from the Gram matrix over a whole path; the working-set
-    # solver builds the Gram matrix of each working set instead
-    gram_p = 128 if solver in ("auto", "working-set") else np.inf
+    # over a whole path the Gram matrix (m p^2/2 once, then no pass over X) pays for itself
+    # up to p of a few thousand for the working-set solver (its active-set method runs on it),
+    # always for the first-order solvers
+    gram_p = 2048 if solver in ("auto", "working-set") else np.inf
     prob = _Problem(X, y, loss, fit_intercept, gram_auto_p=gram_p)
     probe = _probe_penalty(penalty_factory, prob.p)
     grid = _check_lams(lams) if lams is not None else lambda_grid(_lambda_max(prob, probe), n_lams, eps)
@@ -432,7 +433,7 @@ def select_lambda(
     folds = _check_folds(cv, full.m, seed_)
     scores = np.empty((len(folds), grid.size))
     for k, (train, test) in enumerate(folds):
-        gram_p = 128 if solver in ("auto", "working-set") else np.inf
+        gram_p = 2048 if solver in ("auto", "working-set") else np.inf
         prob = _Problem(full.X[train], full.y[train], loss, fit_intercept, gram_auto_p=gram_p)
         res = _path(prob, penalty_factory, grid, solver, tol_, max_iter_)
         _warn_unconverged(res, solver, max_iter_, where=f"select_lambda fold {k}: ")

@@ -282,3 +282,149 @@ def test_a_stalled_gap_stops_before_max_iter_with_an_honest_warning():
         res = fit_linear(d.X, d.y, nr.L1(0.02), tol=1e-17, max_iter=1_000_000)
     assert not res.converged and res.n_iter < 1_000_000
     assert res.gap <= 1e-11 * res.null_objective
+
+
+# ------------------------------------------------- the active-set method on the Gram matrix
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), b=st.sampled_from([0.0, 0.3]), steps=st.integers(1, 12))
+def test_active_inverse_stays_the_inverse_under_adds_and_drops(seed, b, steps):
+    # the block updates against NumPy's inverse of the same submatrix, formed from scratch
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((80, 40)) + 0.5 * rng.standard_normal((80, 1))  # correlated columns
+    G = X.T @ X / 80
+    inv = ws_module._ActiveInverse(G, b)
+    for _ in range(steps):
+        if inv.idx.size and rng.random() < 0.4:
+            order = inv.drop(rng.random(inv.idx.size) < 0.7)
+            assert order.size == inv.idx.size
+        else:
+            free = np.setdiff1d(np.arange(40), inv.idx)
+            assert inv.add(rng.choice(free, min(free.size, int(rng.integers(1, 8))), replace=False))
+        A = inv.idx
+        assert np.unique(A).size == A.size and inv.H.shape == (A.size, A.size)
+        if A.size == 0:
+            continue
+        want = np.linalg.inv(G[np.ix_(A, A)] + b * np.eye(A.size))
+        np.testing.assert_allclose(inv.H, want, atol=1e-9 * max(1.0, np.abs(want).max()))
+
+
+def test_active_inverse_refuses_dependent_columns():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 6))
+    X = np.column_stack((X, X[:, 0] - 2.0 * X[:, 3]))  # column 6 is a combination of 0 and 3
+    inv = ws_module._ActiveInverse(X.T @ X / 50, 0.0)
+    assert inv.add(np.array([0, 3, 5]))
+    assert not inv.add(np.array([6]))
+    assert inv.idx.tolist() == [0, 3, 5]  # nothing changed
+    assert ws_module._ActiveInverse(X.T @ X / 50, 0.1).add(np.array([0, 3, 6]))  # the ridge term fixes it
+
+
+@pytest.mark.parametrize("kind", ["l1", "enet"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_gram_path_matches_the_data_path_and_sklearn(kind, fit_intercept):
+    from sklearn.linear_model import enet_path
+
+    from normreg.selection import _path
+    from normreg.solvers import _Problem
+
+    d = make_sparse_regression(300, 60, 8, noise=0.5, correlation=0.6, intercept=2.0, seed=4)
+    r = 1.0 if kind == "l1" else 0.5
+    lams = nr.selection.lambda_grid(_lam_max(d.X, d.y) / r, 30, 1e-3)
+    factory = nr.L1 if kind == "l1" else (lambda lam: nr.ElasticNet(lam, 0.5))
+    paths = {}
+    for gram in (True, False):
+        prob = _Problem(d.X, d.y, "squared", fit_intercept, precompute=gram)
+        paths[gram] = _path(prob, factory, lams, "auto", 1e-12, 100_000)
+        assert paths[gram].converged.all()
+    assert isinstance(_Problem(d.X, d.y, "squared", fit_intercept, precompute=True).smooth, ws_module._SquaredGram)
+    X, y = (d.X - d.X.mean(0), d.y - d.y.mean()) if fit_intercept else (d.X, d.y)
+    _, sk, _ = enet_path(X, y, l1_ratio=r, alphas=lams, tol=1e-14, max_iter=1_000_000)
+    scale = np.abs(sk).max()
+    np.testing.assert_allclose(paths[True].coefs, paths[False].coefs, atol=1e-8 * scale)
+    np.testing.assert_allclose(paths[True].coefs, sk.T, atol=1e-7 * scale)
+    np.testing.assert_array_equal(paths[True].coefs != 0, sk.T != 0)  # exact zeros where sklearn has them
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), frac=st.floats(1e-3, 0.9), tol=st.sampled_from([1e-3, 1e-5, 1e-8]),
+       l1_ratio=st.sampled_from([1.0, 0.7]))
+def test_gram_active_set_gap_bounds_the_excess_objective(seed, frac, tol, l1_ratio):
+    # p <= 128 and m >= p: fit_linear works on the Gram matrix, the active-set method first.
+    # The gap it reports must bound F(w) - F* with F* from a very tight solve of another method.
+    from sklearn.linear_model import ElasticNet
+
+    d = make_sparse_regression(150, 40, 6, noise=1.0, correlation=0.7, intercept=1.0, seed=seed)
+    lam = frac * _lam_max(d.X, d.y) / l1_ratio
+    pen = nr.L1(lam) if l1_ratio == 1.0 else nr.ElasticNet(lam, l1_ratio)
+    res = fit_linear(d.X, d.y, pen, tol=tol)
+    assert res.converged and res.gap <= tol * res.null_objective
+    sk = ElasticNet(alpha=lam, l1_ratio=l1_ratio, tol=1e-15, max_iter=1_000_000).fit(d.X, d.y)
+    f_star = min(objective(d.X, d.y, sk.coef_, sk.intercept_, pen), fit_linear(d.X, d.y, pen, **REF).objective)
+    assert res.objective - f_star <= res.gap + 1e-13 * res.null_objective
+    # the gap it reports is the gap of the point it returns, recomputed from the data
+    assert res.gap == pytest.approx(duality_gap(d.X, d.y, res.coef, res.intercept, pen), rel=1e-6,
+                                    abs=1e-12 * res.null_objective)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.sampled_from([1e-8, 1.0, 1e6]), offset=st.floats(-100.0, 100.0),
+       fit_intercept=st.booleans())
+def test_rounding_bound_bounds_the_error_of_the_gram_form_of_the_loss(seed, scale, offset, fit_intercept):
+    # the Gram form 1/2 w'Gw - c'w + k against ||y_c - X_c w||^2/(2m) computed in extended precision
+    from normreg.solvers import _Problem
+
+    rng = np.random.default_rng(seed)
+    X = scale * (rng.standard_normal((120, 30)) + offset)
+    w = rng.standard_normal(30) * (rng.random(30) < 0.4) / scale
+    y = X @ w + rng.choice([1e-9, 1e-3, 1.0]) * rng.standard_normal(120) + offset
+    prob = _Problem(X, y, "squared", fit_intercept, precompute=True)
+    sm = prob.smooth
+    gram = 0.5 * float(w @ (sm.G @ w)) - float(sm.c @ w) + sm.k
+    Xl, yl = X.astype(np.longdouble), y.astype(np.longdouble)
+    if fit_intercept:
+        Xl, yl = Xl - Xl.mean(0), yl - yl.mean()
+    r = yl - Xl @ w.astype(np.longdouble)
+    exact = float((r @ r) / (2 * len(y)))
+    assert abs(gram - exact) <= ws_module._rounding_bound(prob, w)
+
+
+def test_gram_gap_falls_back_to_the_residual_where_the_gram_form_cancels(monkeypatch):
+    # an almost noiseless fit: the loss is ~1e-15 of ||y_c||^2/(2m), below what
+    # 1/2 w'Gw - c'w + k resolves; the certificate must come from the residual itself
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 30))
+    w_true = np.zeros(30)
+    w_true[:5] = [3.0, -2.0, 1.5, 1.0, -1.0]
+    y = X @ w_true + 1e-7 * rng.standard_normal(200) + 5.0
+    calls = []
+    real = ws_module._true_loss
+    monkeypatch.setattr(ws_module, "_true_loss", lambda prob, w: calls.append(1) or real(prob, w))
+    pen = nr.L1(1e-9)
+    res = fit_linear(X, y, pen, tol=1e-13)
+    assert calls and res.converged and res.solver == "working-set"
+    # both gaps are at the rounding level of F0 here: they agree to that level, and the
+    # reported one bounds the excess over a tight solve on the data (no Gram matrix)
+    assert abs(res.gap - duality_gap(X, y, res.coef, res.intercept, pen)) <= 1e-13 * res.null_objective
+    ref = fit_linear(X, y, pen, precompute=False, tol=1e-13, max_iter=1_000_000)
+    assert res.objective - ref.objective <= res.gap + 1e-15 * res.null_objective
+    # where the Gram form is accurate, the residual is not recomputed
+    calls.clear()
+    d = make_sparse_regression(200, 30, 5, noise=1.0, seed=0)
+    assert fit_linear(d.X, d.y, nr.L1(0.01), tol=1e-8).converged and not calls
+
+
+def test_gram_active_set_hands_over_to_fista_where_it_cannot_certify():
+    # duplicated columns: the active-set method's linear systems are singular; FISTA on working
+    # sets takes over from its best point and still certifies the lasso solution
+    from sklearn.linear_model import Lasso
+
+    d = make_sparse_regression(120, 20, 4, noise=0.5, seed=2)
+    X = np.column_stack((d.X, d.X[:, :3]))
+    lam = 0.01 * _lam_max(X, d.y)
+    res = fit_linear(X, d.y, nr.L1(lam), tol=1e-10, max_iter=100_000)
+    assert res.converged and res.gap <= 1e-10 * res.null_objective
+    sk = Lasso(alpha=lam, tol=1e-14, max_iter=1_000_000).fit(X, d.y)
+    f_sk = objective(X, d.y, sk.coef_, sk.intercept_, nr.L1(lam))
+    assert res.objective <= f_sk + 1e-10 * res.null_objective
