@@ -445,14 +445,15 @@ _AS_PIVOT = 1e-10
 
 class _ActiveInverse:
     r""":math:`H = (G_{AA} + bI)^{-1}` for an active set :math:`A` (in the order of ``idx``),
-    kept up to date by block updates as coefficients enter and leave :math:`A`: dropping the
-    set :math:`R` costs :math:`O(|A|^2|R|)`, adding :math:`N` costs :math:`O(|A|^2|N|)`
-    (bordering by the Schur complement :math:`S = G_{NN} + bI - G_{NA} H G_{AN}`), where
-    solving from scratch would cost :math:`O(|A|^3)`. Along a path the active set changes
-    by a few coefficients per :math:`\lambda`, and the inverse is carried from one
-    :math:`\lambda` to the next. :math:`H` lives in the leading block of a buffer that is
-    updated in place (a fresh array of that size per update would cost more, in page
-    faults, than the arithmetic)."""
+    kept up to date as coefficients leave (the set :math:`R`) and enter (:math:`N`) the
+    active set, by one rank-:math:`(|R| + |N|)` update in :math:`O(|A|^2(|R| + |N|))`:
+    dropping :math:`R` is :math:`H_{KK} - H_{KR}H_{RR}^{-1}H_{RK}` on the kept set :math:`K`,
+    and adding :math:`N` borders the result with the inverse of the Schur complement
+    :math:`S = G_{NN} + bI - G_{NK}H_KG_{KN}`, where solving from scratch would cost
+    :math:`O(|A|^3)`. Along a path the active set changes by a few coefficients per
+    :math:`\lambda`, and the inverse is carried from one :math:`\lambda` to the next.
+    :math:`H` lives in the leading block of a buffer that is updated in place (a fresh array
+    of that size per update costs more, in page faults, than the arithmetic)."""
 
     def __init__(self, G: np.ndarray, b: float) -> None:
         self.G, self.b = G, b
@@ -474,75 +475,87 @@ class _ActiveInverse:
         buf[:k, :k] = self._buf[:k, :k]
         self._buf, self._tmp = buf, np.empty(cap * cap)
 
-    def _rank_update(self, U: np.ndarray, V: np.ndarray, sign: float) -> None:
-        """``H += sign * U @ V.T`` in place."""
-        k = self.idx.size
-        tmp = self._tmp[: k * k].reshape(k, k)  # contiguous: matmul writes it directly
-        np.matmul(U, V.T, out=tmp)
-        if sign > 0:
-            self._buf[:k, :k] += tmp
-        else:
-            self._buf[:k, :k] -= tmp
+    def update(self, keep: np.ndarray, new: np.ndarray) -> np.ndarray | None:
+        """Keep the positions ``keep`` (a boolean mask over ``idx``) and append the columns
+        ``new``. Returns, for each kept position in the new order, the old position it came
+        from (the kept ones are reordered); None, with nothing changed, if the new columns
+        are numerically dependent on the kept ones (a Schur complement not safely positive
+        definite)."""
+        k, n = self.idx.size, new.size
+        R = np.flatnonzero(~keep)
+        r = R.size
+        if r == 0 and n == 0:
+            return np.arange(k)
+        H = self._buf[:k, :k]
+        k2 = k - r
+        if r:
+            HR = H[R]  # r x k (rows: contiguous)
+            X = np.linalg.solve(HR[:, R], HR)  # H_RR^{-1} H_R:
+        if n:
+            GN = self.G[new]  # n x p
+            D = GN[:, new]
+            if self.b:
+                D = D + self.b * np.eye(n)
+            if k2:
+                Bf = GN[:, self.idx].T  # k x n: G_{AN}, rows R zeroed below
+                if r:
+                    Bf[R] = 0.0
+                HB = H @ Bf  # H_{:,K} G_{KN}
+                if r:
+                    HB -= HR.T @ (X @ Bf)  # rows K: H_K G_{KN}; rows R: 0
+                S = D - Bf.T @ HB
+            else:
+                S = D
+            S = 0.5 * (S + S.T)
+            try:
+                Lc = np.linalg.cholesky(S)
+            except np.linalg.LinAlgError:
+                return None
+            if float(np.min(np.diag(Lc))) ** 2 <= _AS_PIVOT * max(float(np.max(np.diag(D))), 1e-300):
+                return None
+            Si = np.linalg.inv(S)
+            Si = 0.5 * (Si + Si.T)
+        # one rank-(r + n) update of the whole k x k block: - H_{:,R} X + T HB^T
+        if k2:
+            if r and n:
+                T = HB @ Si
+                U, V = np.hstack((HR.T, T)), np.vstack((-X, HB.T))
+            elif r:
+                U, V = HR.T, -X
+            else:
+                T = HB @ Si
+                U, V = T, HB.T
+            tmp = self._tmp[: k * k].reshape(k, k)  # contiguous: matmul writes it directly
+            np.matmul(U, V, out=tmp)
+            H += tmp
+        order = np.arange(k)
+        if r and k2:  # move the kept ones into the leading k2 slots
+            holes = R[R < k2]
+            src = np.flatnonzero(keep[k2:]) + k2
+            H[holes] = H[src]
+            H[:k2, holes] = H[:k2, src]
+            order[holes] = src
+        order = order[:k2]
+        idx = self.idx[order]
+        if n:
+            self._reserve(k2 + n)
+            B = self._buf
+            if k2:
+                B[:k2, k2 : k2 + n] = -T[order]
+                B[k2 : k2 + n, :k2] = -T[order].T
+            B[k2 : k2 + n, k2 : k2 + n] = Si
+            idx = np.concatenate((idx, new))
+        self.idx = idx
+        return order
 
     def drop(self, keep: np.ndarray) -> np.ndarray:
-        """Keep the positions ``keep`` (a boolean mask over ``idx``) only; returns, for each
-        new position, the old position it came from (the kept ones are reordered)."""
-        k = self.idx.size
-        if keep.all():
-            return np.arange(k)
-        R = np.flatnonzero(~keep)
-        k2 = k - R.size
-        H = self._buf
-        if k2 == 0:
-            self.idx = self.idx[:0]
-            return np.empty(0, dtype=np.intp)
-        # H_KK - H_KR H_RR^{-1} H_RK: on the whole block (rows and columns R end near 0 and
-        # are then overwritten), then the kept ones moved into the leading k2 slots
-        HR = H[R, :k]  # |R| x k
-        X = np.linalg.solve(H[np.ix_(R, R)], HR)
-        self._rank_update(HR.T, X.T, -1.0)
-        holes = R[R < k2]
-        src = np.flatnonzero(keep[k2:]) + k2
-        H[holes, :k] = H[src, :k]
-        H[:k2, holes] = H[:k2, src]
-        order = np.arange(k)
-        order[holes] = src
-        order = order[:k2]
-        self.idx = self.idx[order]
-        return order
+        """Keep the positions ``keep`` only (see :meth:`update`)."""
+        return self.update(keep, np.empty(0, dtype=np.intp))  # type: ignore[return-value]
 
     def add(self, new: np.ndarray) -> bool:
         """Append the columns ``new``; False (and nothing changed) if they are numerically
         dependent on the active ones."""
-        if new.size == 0:
-            return True
-        G, A = self.G, self.idx
-        k, n = A.size, new.size
-        GN = G[new]  # n x p (rows: contiguous)
-        D = GN[:, new]
-        if self.b:
-            D = D + self.b * np.eye(n)
-        if k:
-            B = GN[:, A].T  # k x n
-            HB = self.H @ B
-            S = D - B.T @ HB
-        else:
-            S = D
-        S = 0.5 * (S + S.T)
-        ev, U = np.linalg.eigh(S)
-        if not np.isfinite(ev).all() or ev[0] <= _AS_PIVOT * max(float(np.max(np.diag(D))), 1e-300):
-            return False
-        Si = (U / ev) @ U.T
-        self._reserve(k + n)
-        H = self._buf
-        if k:
-            T = HB @ Si
-            self._rank_update(T, HB, 1.0)
-            H[:k, k : k + n] = -T
-            H[k : k + n, :k] = -T.T
-        H[k : k + n, k : k + n] = Si
-        self.idx = np.concatenate((A, new))
-        return True
+        return self.update(np.ones(self.idx.size, dtype=bool), new) is not None
 
     def reset(self, idx: np.ndarray) -> bool:
         """From scratch on the columns ``idx`` (False if they are numerically dependent)."""
@@ -631,10 +644,22 @@ def gram_active_set(
     prob._active_inverse = inv  # type: ignore[attr-defined]
     s = np.sign(w[inv.idx])
     history: list[float] = []
+    if track:  # F at the starting point
+        history.append(0.5 * float(w @ (G @ w)) - float(c @ w) + k0 + st.value(w))
+    if inv.idx.size:
+        # the first Newton step on the starting support and signs, before any check: along
+        # a path this is the solution at the new lambda unless the support changes (the
+        # homotopy prediction), and it needs no update of the inverse
+        w[inv.idx] = inv.H @ (c[inv.idx] - a * s)
+        n_pred = 1
+    else:
+        n_pred = 0
+        if track:
+            history.clear()  # the first state below is the starting point
     best_gap, best_w, since_best = math.inf, w.copy(), 0
     gap = math.inf
     converged = False
-    n = 0
+    n = n_pred
     f_best = math.nan
     polished = False
     while True:
@@ -690,10 +715,10 @@ def gram_active_set(
             cap = max(_P0, A.size)
             if viol.size > cap:
                 viol = viol[np.argpartition(-excess[viol], cap - 1)[:cap]]
-            s = s[inv.drop(keep)]
-            if not inv.add(viol):
+            order = inv.update(keep, viol)
+            if order is None:
                 break
-            s = np.concatenate((s, np.sign(u[viol])))
+            s = np.concatenate((s[order], np.sign(u[viol])))
             A = inv.idx
             w[:] = 0.0
             w[A] = inv.H @ (c[A] - a * s)
