@@ -506,15 +506,21 @@ class _ActiveInverse:
                 S = D - Bf.T @ HB
             else:
                 S = D
-            S = 0.5 * (S + S.T)
-            try:
-                Lc = np.linalg.cholesky(S)
-            except np.linalg.LinAlgError:
-                return None
-            if float(np.min(np.diag(Lc))) ** 2 <= _AS_PIVOT * max(float(np.max(np.diag(D))), 1e-300):
-                return None
-            Si = np.linalg.inv(S)
-            Si = 0.5 * (Si + Si.T)
+            floor = _AS_PIVOT * max(float(np.max(np.diag(D))), 1e-300)
+            if n == 1:  # a scalar Schur complement (the usual case along a path)
+                if not float(S[0, 0]) > floor:
+                    return None
+                Si = 1.0 / S
+            else:
+                S = 0.5 * (S + S.T)
+                try:
+                    Lc = np.linalg.cholesky(S)
+                except np.linalg.LinAlgError:
+                    return None
+                if not float(np.min(np.diag(Lc))) ** 2 > floor:
+                    return None
+                Si = np.linalg.inv(S)
+                Si = 0.5 * (Si + Si.T)
         # one rank-(r + n) update of the whole k x k block: - H_{:,R} X + T HB^T
         if k2:
             if r and n:
@@ -635,12 +641,13 @@ def gram_active_set(
     supp = np.flatnonzero(w)
     in_supp = np.zeros(p, dtype=bool)
     in_supp[supp] = True
-    inv.drop(in_supp[inv.idx])
-    in_inv = np.zeros(p, dtype=bool)
-    in_inv[inv.idx] = True
-    if not inv.add(supp[~in_inv[supp]]) and not inv.reset(supp):
-        inv = _ActiveInverse(G, b)
-        w[:] = 0.0
+    if inv.idx.size != supp.size or not in_supp[inv.idx].all():
+        inv.drop(in_supp[inv.idx])
+        in_inv = np.zeros(p, dtype=bool)
+        in_inv[inv.idx] = True
+        if not inv.add(supp[~in_inv[supp]]) and not inv.reset(supp):
+            inv = _ActiveInverse(G, b)
+            w[:] = 0.0
     prob._active_inverse = inv  # type: ignore[attr-defined]
     s = np.sign(w[inv.idx])
     history: list[float] = []
@@ -662,14 +669,15 @@ def gram_active_set(
     n = n_pred
     f_best = math.nan
     polished = False
-    while True:
-        A = inv.idx
+    def state(w: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, float, float]:
         aux = G @ w if A.size > 0.1 * p else w[A] @ G[A]  # (a large gather costs more than G @ w)
-        v = c - aux  # minus the gradient of the loss
         wA = w[A]
         fl = max(0.5 * float(wA @ aux[A]) - float(c[A] @ wA) + k0, 0.0)
-        gap = squared_gap(st, w, v, fl)[0]
-        fval = fl + st.value(w)
+        return c - aux, fl, fl + st.value(w)  # v (minus the gradient of the loss), f, F
+
+    while True:
+        A = inv.idx
+        v, fl, fval = state(w, A)
         if track:
             history.append(fval)
         u = v - b * w if b else v
@@ -677,8 +685,12 @@ def gram_active_set(
         zero[A] = False
         excess = np.where(zero, np.abs(u) - a, 0.0)
         violation = float(excess.max(initial=0.0))
+        wA = w[A]
         keep = s * wA > 0
-        certified = gap <= eps and violation <= tol * prob.scale
+        # the gap only where it can certify (no violation beyond the tolerance); a state
+        # that has to change its active set anyway is not checked
+        gap = squared_gap(st, w, v, fl)[0] if violation <= tol * prob.scale else math.inf
+        certified = gap <= eps
         if certified and _rounding_bound(prob, w) > 0.01 * eps:  # the Gram form may not certify
             gap = squared_gap(st, w, v, _true_loss(prob, w))[0]  # the residual from the data
             certified = gap <= eps
@@ -695,12 +707,13 @@ def gram_active_set(
             if track:
                 history.append(f_best)
             break
-        if gap < _PROGRESS * best_gap:
-            since_best = 0
-        else:
-            since_best += 1
-        if gap < best_gap:
-            best_gap, best_w, f_best = gap, w.copy(), fval
+        if gap < math.inf:
+            if gap < _PROGRESS * best_gap:
+                since_best = 0
+            else:
+                since_best += 1
+            if gap < best_gap:
+                best_gap, best_w, f_best = gap, w.copy(), fval
         if n >= min(max_iter, _AS_STEPS) or since_best >= _STALL:
             break
         # the next active set: drop sign changes, add the largest violations
@@ -725,6 +738,9 @@ def gram_active_set(
         n += 1
         if callback is not None:
             callback(n, w.copy())
+    if not converged and best_gap == math.inf:  # no gap computed: that of the current point
+        v, fl, f_best = state(w, inv.idx)
+        best_gap, best_w = squared_gap(st, w, v, fl)[0], w.copy()
     w, gap = best_w, best_gap  # the last certified point, or the best one found
     if not track:
         history = [f_best]
