@@ -1,5 +1,7 @@
-"""normreg.keras on a second Keras backend: ProximalOptimizer's and prune_zero_units's tests
-again under JAX (Keras's stateless train step, jax.jit).
+"""normreg.keras on the other Keras backends: ProximalOptimizer's and prune_zero_units's tests
+again under JAX (Keras's stateless train step, jax.jit) and, where PyTorch is installed,
+under PyTorch (requirements.txt installs JAX only, to keep the environment small; the
+PyTorch run is skipped without it).
 
 Keras fixes its backend once per process, so the backend-neutral test files run in a
 subprocess with KERAS_BACKEND=jax. The slowest convergence checks (and the TensorFlow-only
@@ -25,7 +27,7 @@ SLOW_OR_TF_ONLY = (
 
 
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow", reason="run from the main backend")
-@pytest.mark.parametrize("backend", ["jax"])
+@pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_proximal_and_pruning_tests_pass_on_another_backend(backend):
     pytest.importorskip(backend)
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}

@@ -168,6 +168,64 @@ def test_flatten_after_conv_removes_a_channel_at_every_position():
     np.testing.assert_allclose(predict(small, x), predict(model, x), rtol=1e-5, atol=1e-6)
 
 
+def test_flatten_channels_first_reorders_features_and_is_followed():
+    """Flatten(data_format="channels_first") on a channels-last map moves the channel axis
+    before the first spatial one: feature (w * C + c) * H + h, not (h * W + w) * C + c."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 3, 2)), L.Conv2D(4, 2, activation="relu", name="c"),
+                              L.Flatten(data_format="channels_first"), L.Dense(2, name="out")])
+    c, out = model.get_layer("c"), model.get_layer("out")
+    K, b = c.get_weights()
+    K[..., 1] = 0.0
+    b[1] = 0.6  # constant relu(0.6), folded
+    set_layer(c, kernel=K, bias=b)
+    Ko = out.get_weights()[0].reshape(2, 4, 3, 2)  # (W', C, H', out) after the transpose
+    Ko[:, 3] = 0.0  # channel 3 read by nobody
+    set_layer(out, kernel=Ko.reshape(24, 2))
+    x = RNG.standard_normal((5, 4, 3, 2)).astype(np.float32)
+    small = nk.prune_zero_units(model)
+    assert small.get_layer("c").filters == 2 and small.get_layer("out").get_weights()[0].shape == (12, 2)
+    np.testing.assert_allclose(predict(small, x), predict(model, x), rtol=1e-5, atol=1e-6)
+
+
+def test_spatial_dropout_and_noise_layers_pass_constants_through():
+    """Identity at inference: a constant channel crosses them unchanged (SpatialDropout2D
+    was called on a (1, channels) array and raised a bare ValueError)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5, 5, 2)), L.Conv2D(3, 2, name="c1"), L.SpatialDropout2D(0.3),
+                              L.GaussianNoise(0.1), L.Conv2D(2, 2, name="c2"), L.Flatten(), L.Dense(2)])
+    c1 = model.get_layer("c1")
+    K, b = c1.get_weights()
+    K[..., 1] = 0.0
+    b[1] = 0.5
+    set_layer(c1, kernel=K, bias=b)
+    x = RNG.standard_normal((3, 5, 5, 2)).astype(np.float32)
+    small = nk.prune_zero_units(model)
+    assert small.get_layer("c1").filters == 2
+    np.testing.assert_allclose(predict(small, x), predict(model, x), rtol=1e-5, atol=1e-6)
+
+
+def test_lora_is_merged_and_quantized_layers_are_refused():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), L.Dense(5, activation="relu", name="d"), L.Dense(2, name="o")])
+    d = model.get_layer("d")
+    d.enable_lora(2)
+    d.lora_kernel_b.assign(RNG.standard_normal((2, 5)).astype(np.float32))  # LoRA changes the kernel
+    x = RNG.standard_normal((6, 4)).astype(np.float32)
+    small = nk.prune_zero_units(model)
+    assert not small.get_layer("d").lora_enabled and small.get_layer("d").units == 5
+    np.testing.assert_allclose(predict(small, x), predict(model, x), rtol=1e-5, atol=1e-6)
+    model.get_layer("o").quantize("int8")
+    with pytest.raises(nk.PruningError, match="layer 'o': .*quantized"):
+        nk.prune_zero_units(model)
+
+
+def test_multiply_adds_reads_the_data_format():
+    first = keras.Sequential([keras.Input((1, 8, 8)), L.Conv2D(4, 3, data_format="channels_first")])
+    last = keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(4, 3)])
+    assert nk.multiply_adds(first) == nk.multiply_adds(last) == 6 * 6 * 9 * 4
+
+
 @settings(max_examples=12, deadline=None)
 @given(
     dead_in=st.lists(st.booleans(), min_size=6, max_size=6),

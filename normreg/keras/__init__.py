@@ -2,7 +2,7 @@ r"""Norm penalties, proximal training and pruning for Keras 3, in the book's con
 
 This is the only part of ``normreg`` that imports Keras (and through it a backend:
 TensorFlow, JAX or PyTorch). Everything is written with ``keras.ops``, so it runs on every
-Keras 3 backend; the tests run it on TensorFlow and JAX. ``import normreg.keras as nk``
+Keras 3 backend; the tests run it on TensorFlow, JAX and (where installed) PyTorch. ``import normreg.keras as nk``
 gives every name below; the code lives in three modules, by idea:
 
 * **Regularizers** (``normreg/keras/regularizers.py``, chapter 5): :class:`L1`, :class:`L2`,

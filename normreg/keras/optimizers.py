@@ -155,6 +155,13 @@ class ProximalOptimizer(keras.optimizers.Optimizer):
     which is what is used. Group lasso is not separable and its prox in a diagonal
     metric has no closed form, so ``metric="adam"`` refuses it.
 
+    **Inner options.** Gradient clipping, ``weight_decay`` (decoupled: applied before the
+    gradient step, so the step is :math:`\operatorname{prox}_{\eta\Omega}(W(1 - \eta\,wd) - \eta g)`)
+    and ``gradient_accumulation_steps`` (the prox runs on the steps that update) act as
+    they do in the inner optimizer. ``use_ema=True`` is refused: Keras's moving average is
+    taken before the prox and ``fit`` ends by copying it into the weights, which then have
+    no exact zeros.
+
     **Momentum.** With ``SGD(momentum=mu)`` the velocity at a fixed point is
     :math:`-\eta\nabla f/(1-\mu)`, so the fixed points are those of
     :math:`f + (1-\mu)\,\Omega`, the same factor as Keras's ``weight_decay`` under momentum
@@ -225,6 +232,12 @@ class ProximalOptimizer(keras.optimizers.Optimizer):
                     "metric='adam' needs a separable penalty (L1, L2, ElasticNet): the prox of group "
                     "lasso in a diagonal metric has no closed form; use metric='euclidean'"
                 )
+        if getattr(_innermost(optimizer), "use_ema", False):
+            raise ValueError(
+                "ProximalOptimizer cannot wrap an optimizer with use_ema=True: Keras averages the "
+                "weights before the prox, and fit ends by copying that average into the model, which "
+                "leaves no exact zeros; average the proximal iterates yourself if you need to"
+            )
         spec = _check_include(include)
         super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = optimizer

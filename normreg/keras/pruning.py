@@ -53,7 +53,7 @@ class _Spec:
     """One layer of the chain, its kind and its weights as float64 NumPy arrays."""
 
     layer: Any
-    kind: str  # "dense" | "conv" | "bn" | "elementwise" | "pool" | "flatten" | "gpool" | "other"
+    kind: str  # "dense" | "conv" | "bn" | "elementwise" | "identity" | "pool" | "flatten" | "gpool"
     w: dict[str, np.ndarray] = field(default_factory=dict)
     keep_in: np.ndarray | None = None  # for producers: which input channels are kept (set later)
     mixes: bool = False  # a non-elementwise activation: channels are coupled
@@ -67,37 +67,50 @@ def _activation_name(layer: Any) -> str | None:
     return act if isinstance(act, str) else None
 
 
+def _numpy(x: Any) -> np.ndarray:
+    return np.asarray(keras.ops.convert_to_numpy(x), np.float64)
+
+
+def _kernel_and_bias(layer: Any) -> dict[str, np.ndarray]:
+    """A Dense/Conv2D layer's weights; with LoRA enabled, the merged kernel the layer applies."""
+    if getattr(layer, "quantization_mode", None) is not None:
+        raise PruningError(
+            layer.name, f"the layer is quantized ({layer.quantization_mode}); prune the float model, then quantize"
+        )
+    w = {"kernel": _numpy(layer.kernel)}  # the `kernel` property adds the LoRA product
+    if layer.use_bias:
+        w["bias"] = _numpy(layer.bias)
+    return w
+
+
 def _classify(layer: Any) -> _Spec:
     L = keras.layers
     name = layer.name
     cfg = layer.get_config()
     if isinstance(layer, L.Dense) and type(layer) is L.Dense:
-        w = {"kernel": np.asarray(layer.kernel.numpy(), np.float64)}
-        if layer.use_bias:
-            w["bias"] = np.asarray(layer.bias.numpy(), np.float64)
-        return _Spec(layer, "dense", w, mixes=_activation_name(layer) not in _ELEMENTWISE)
+        return _Spec(layer, "dense", _kernel_and_bias(layer), mixes=_activation_name(layer) not in _ELEMENTWISE)
     if type(layer) is L.Conv2D:
         if cfg.get("data_format", "channels_last") != "channels_last":
             raise PruningError(name, "Conv2D with data_format='channels_first' is not supported (use channels_last)")
         if cfg.get("groups", 1) != 1:
             raise PruningError(name, "grouped convolutions (groups > 1) are not supported")
-        w = {"kernel": np.asarray(layer.kernel.numpy(), np.float64)}
-        if layer.use_bias:
-            w["bias"] = np.asarray(layer.bias.numpy(), np.float64)
-        return _Spec(layer, "conv", w, mixes=_activation_name(layer) not in _ELEMENTWISE)
+        return _Spec(layer, "conv", _kernel_and_bias(layer), mixes=_activation_name(layer) not in _ELEMENTWISE)
     if type(layer) is L.BatchNormalization:
         axis = cfg.get("axis", -1)
         axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
         rank = len(layer.input.shape) if hasattr(layer, "input") else None
         if axis != -1 and (rank is None or axis != rank - 1):
             raise PruningError(name, f"BatchNormalization over axis {axis} is not supported (only the last axis)")
-        w = {v.name: np.asarray(v.numpy(), np.float64) for v in layer.weights}
+        w = {v.name: _numpy(v) for v in layer.weights}
         return _Spec(layer, "bn", w)
     if type(layer) is L.Activation:
         act = cfg.get("activation")
         return _Spec(layer, "elementwise", mixes=not (isinstance(act, str) and act in _ELEMENTWISE))
-    if type(layer) in (L.ReLU, L.LeakyReLU, L.ELU, L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D):
+    if type(layer) in (L.ReLU, L.LeakyReLU, L.ELU):
         return _Spec(layer, "elementwise")
+    identity = (L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.GaussianNoise, L.GaussianDropout, L.AlphaDropout)
+    if type(layer) in identity:
+        return _Spec(layer, "identity")  # the identity in inference mode
     if type(layer) in (L.MaxPooling2D, L.AveragePooling2D, L.MaxPooling1D, L.AveragePooling1D):
         if cfg.get("data_format", "channels_last") != "channels_last":
             raise PruningError(name, "pooling with data_format='channels_first' is not supported")
@@ -113,7 +126,8 @@ def _classify(layer: Any) -> _Spec:
     raise PruningError(
         name,
         f"{type(layer).__name__} is not a layer prune_zero_units knows (it handles Dense, Conv2D, "
-        "BatchNormalization, elementwise activations, Dropout, pooling, Flatten and global pooling)",
+        "BatchNormalization, elementwise activations, Dropout and noise layers, pooling, Flatten and "
+        "global pooling)",
     )
 
 
@@ -183,10 +197,20 @@ def _bn_output(spec: _Spec, values: np.ndarray) -> np.ndarray:
     return gamma * (values - w["moving_mean"]) / np.sqrt(w["moving_variance"] + cfg["epsilon"]) + beta
 
 
-def _positions(spec: _Spec) -> int:
-    """Number of spatial positions a Flatten folds into each channel (1 when there are none)."""
-    shape = spec.layer.input.shape
-    return int(np.prod([int(d) for d in shape[1:-1]], dtype=np.int64)) if len(shape) > 2 else 1
+def _positions(spec: _Spec) -> tuple[int, int]:
+    """Where a Flatten puts each channel: feature ``(a * C + c) * B + b`` for channel ``c``,
+    returned as ``(A, B)`` (``(1, 1)`` when there is nothing to flatten).
+
+    On a channels-last input ``(d_1, ..., d_k, C)``, ``data_format="channels_last"`` keeps
+    that order (``A = d_1 * ... * d_k``, ``B = 1``); ``"channels_first"`` first moves axis 1
+    to the end, ``(d_2, ..., d_k, C, d_1)`` (``A = d_2 * ... * d_k``, ``B = d_1``)."""
+    dims = [int(d) for d in spec.layer.input.shape[1:]]
+    if len(dims) < 2:
+        return 1, 1
+    spatial = dims[:-1]
+    if spec.layer.get_config().get("data_format", "channels_last") == "channels_first":
+        return int(np.prod(spatial[1:], dtype=np.int64)), spatial[0]
+    return int(np.prod(spatial, dtype=np.int64)), 1
 
 
 # --------------------------------------------------------------------------------------
@@ -206,9 +230,9 @@ def _prune_segment(specs: list[_Spec], p: int, c: int | None) -> bool:
     const = np.full(n, np.nan)
     bias = prod.w.get("bias", np.zeros(n))
     const[dead_in] = _apply_activation(prod.layer, bias)[dead_in] if dead_in.any() else 0.0
-    positions = 1
+    outer, inner = 1, 1  # a Flatten's layout of the consumer's rows: (outer, channel, inner)
     for m in mids:
-        if positions > 1 and m.kind == "bn":
+        if outer * inner > 1 and m.kind == "bn":
             return False  # normalization of flattened features: one parameter per position and channel
         if m.kind == "bn":
             out = _bn_output(m, np.where(np.isnan(const), 0.0, const))
@@ -220,19 +244,21 @@ def _prune_segment(specs: list[_Spec], p: int, c: int | None) -> bool:
             if ok.any():
                 const[ok] = _apply_activation(m.layer, const[ok])
         elif m.kind == "flatten":
-            positions *= _positions(m)
+            a, b = _positions(m)
+            outer, inner = outer * a, inner * b
         elif m.kind == "gpool":
-            positions = 1
+            outer, inner = 1, 1
         elif m.kind == "pool" and "Average" in type(m.layer).__name__ and m.layer.get_config()["padding"] == "same":
             # whether the border windows average over the padding depends on the backend:
             # only a zero constant is certainly still constant there
             const[~np.isnan(const) & (const != 0)] = np.nan
-        # max pooling (and valid average pooling) keeps a constant channel constant
+        # max pooling (and valid average pooling) keeps a constant channel constant; dropout
+        # and noise layers ("identity") are the identity in inference mode
     KC = cons.w["kernel"]
     if cons.kind == "dense":
-        rows = KC.reshape(positions, n, -1)  # Flatten order: position-major, channel fastest
-        dead_out = np.all(rows == 0, axis=(0, 2))
-        contribution = rows.sum(axis=0)  # (n, out): what a constant 1 in channel j adds
+        rows = KC.reshape(outer, n, inner, -1)  # channels-last Flatten: position-major, channel fastest
+        dead_out = np.all(rows == 0, axis=(0, 2, 3))
+        contribution = rows.sum(axis=(0, 2))  # (n, out): what a constant 1 in channel j adds
         foldable = np.ones(n, bool)
     else:  # conv consumer
         dead_out = np.all(KC == 0, axis=(0, 1, 3))
@@ -257,7 +283,7 @@ def _prune_segment(specs: list[_Spec], p: int, c: int | None) -> bool:
         if m.kind == "bn":
             m.w = {k: v[keep] for k, v in m.w.items()}
     if cons.kind == "dense":
-        cons.w["kernel"] = KC.reshape(positions, n, -1)[:, keep, :].reshape(positions * int(keep.sum()), -1)
+        cons.w["kernel"] = KC.reshape(outer, n, inner, -1)[:, keep].reshape(outer * int(keep.sum()) * inner, -1)
     else:
         cons.w["kernel"] = KC[:, :, keep, :]
     return True
@@ -286,6 +312,8 @@ def _rebuild(spec: _Spec) -> tuple[Any, list[np.ndarray] | None]:
     if spec.kind in ("dense", "conv"):
         cfg["units" if spec.kind == "dense" else "filters"] = int(spec.w["kernel"].shape[-1])
         cfg["use_bias"] = "bias" in spec.w
+        cfg.pop("lora_rank", None)  # LoRA merged into the kernel
+        cfg.pop("lora_alpha", None)
         new = type(layer).from_config(cfg)
         weights = [spec.w["kernel"]] + ([spec.w["bias"]] if "bias" in spec.w else [])
         return new, weights
@@ -322,11 +350,18 @@ def prune_zero_units(model: Any) -> Any:
     ``Sequential``), with normreg's regularizers removed from its layers, so it saves and
     loads without normreg. The original model is not changed.
 
+    ``Flatten`` is followed in either ``data_format`` (``"channels_first"`` moves the
+    channel axis before the first spatial one), dropout and noise layers are the identity
+    (inference mode), and a layer with LoRA enabled is rebuilt as a plain layer with the
+    merged kernel.
+
     What it cannot prune correctly it refuses with a :class:`PruningError` naming the
     layer: layers with several inputs (residual ``Add``, ``Concatenate``), layers whose
-    output feeds several layers, shared layers, nested models, and layers it does not know
-    (e.g. ``DepthwiseConv2D``, ``PReLU``, ``LayerNormalization``). Channels coupled by a
-    non-elementwise activation (``softmax``) are kept.
+    output feeds several layers, shared layers, nested models, operations applied to
+    tensors in a functional model (``keras.ops.relu(x)``), quantized layers,
+    ``channels_first`` convolutions and pooling, grouped convolutions, and layers it does
+    not know (e.g. ``DepthwiseConv2D``, ``PReLU``, ``LayerNormalization``, ``Reshape``).
+    Channels coupled by a non-elementwise activation (``softmax``) are kept.
 
     Parameters
     ----------
@@ -410,8 +445,9 @@ def multiply_adds(model: Any) -> int:
             total += positions * int(shape[-1]) * int(layer.units)
         elif isinstance(layer, keras.layers.Conv2D):
             out = layer.output.shape
+            h, w = (out[2], out[3]) if layer.data_format == "channels_first" else (out[1], out[2])
             kh, kw, cin, cout = (int(d) for d in layer.kernel.shape)
-            total += int(out[1]) * int(out[2]) * kh * kw * cin * cout
+            total += int(h) * int(w) * kh * kw * cin * cout
         elif isinstance(layer, keras.Model):
             total += multiply_adds(layer)
     return total

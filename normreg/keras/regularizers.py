@@ -42,8 +42,11 @@ _PACKAGE = "normreg"
 # helpers
 # --------------------------------------------------------------------------------------
 def _check_float_tensor(x: Any, name: str) -> Any:
-    """``x`` as a tensor (a Keras variable stays a variable) with a floating dtype, or ``TypeError``."""
-    if not hasattr(x, "dtype") or not hasattr(x, "shape"):
+    """``x`` as a tensor (a Keras variable stays a variable) with a floating dtype, or ``TypeError``.
+
+    A NumPy array becomes a backend tensor too: PyTorch's tensors do not mix with NumPy
+    arrays in arithmetic (``array - tensor`` is a ``TypeError``)."""
+    if not isinstance(x, (keras.Variable, keras.KerasTensor)) and not ops.is_tensor(x):
         x = ops.convert_to_tensor(x)
     dtype = keras.backend.standardize_dtype(x.dtype)
     if not keras.backend.is_float_dtype(dtype):
@@ -59,8 +62,10 @@ def _at_least_float32(x: Any) -> Any:
 
 def _soft_threshold(v: Any, t: Any) -> Any:
     r""":math:`\operatorname{sign}(v)\max(|v| - t, 0)` written as :math:`v - \operatorname{clip}(v, -t, t)`:
-    entries with :math:`|v_i| \le t` become an exact zero."""
-    return v - ops.minimum(ops.maximum(v, -t), t)
+    entries with :math:`|v_i| \le t` become an exact zero. (``ops.clip``, not
+    ``ops.minimum``/``ops.maximum``: on the PyTorch backend those return float32 for float64
+    operands.)"""
+    return v - ops.clip(v, -t, t)
 
 
 def _step(step: Any) -> Any:
@@ -401,7 +406,7 @@ class GroupLasso(Regularizer):
         norms = self._group_norms(rows)
         positive = ops.greater(norms, 0)
         safe = ops.where(positive, norms, ops.ones_like(norms))
-        shrink = ops.maximum(1.0 - t * self._coef(v, self.lam) * self._weights(v, k) / safe, 0.0)
+        shrink = ops.relu(1.0 - t * self._coef(v, self.lam) * self._weights(v, k) / safe)  # max(., 0)
         factors = ops.where(positive, shrink, ops.zeros_like(shrink))
         if self._segment_ids is not None:
             factors = ops.take(factors, ops.convert_to_tensor(self._segment_ids))
