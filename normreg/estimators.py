@@ -170,7 +170,7 @@ def _check_rule(rule: Any) -> str:
 
 
 def _weighted_problem(
-    X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, fit_intercept: bool
+    X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_intercept: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
     """The unweighted, intercept-free problem with the same minimizer in ``w``.
 
@@ -195,6 +195,50 @@ def _uniform(sw: np.ndarray | None) -> bool:
     return sw is None or bool(np.all(sw == sw.flat[0]))
 
 
+def _equivalent_problem(
+    X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, loss: str, fit_intercept: bool
+) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None, float]:
+    """The problem handed to the solvers, with the same minimizer in ``w``.
+
+    Returns ``(Xs, ys, fi, xbar, ybar)``: fit ``fit_linear(Xs, ys, fit_intercept=fi)``,
+    then the intercept is ``ybar + b - xbar @ w``. Non-uniform weights (squared loss):
+    :func:`_weighted_problem`. Logistic loss with an intercept: ``X`` centred, an exact
+    reparametrization (:math:`b' = b + \bar x^\top w`) that spares the first-order
+    solvers the ill-conditioning of an offset design (features with mean 100 and
+    standard deviation 1 took thousands of iterations).
+    """
+    if loss == "squared" and sw is not None and not _uniform(sw):
+        Xs, ys, xbar, ybar = _weighted_problem(X, y, sw, fit_intercept)
+        return Xs, ys, False, xbar, ybar
+    if loss == "logistic" and fit_intercept:
+        xbar = X.mean(axis=0)
+        return X - xbar, y, True, xbar, 0.0
+    return X, y, fit_intercept, None, 0.0
+
+
+#: Column standard deviations spread wider than this factor: warn before fitting.
+_SCALE_SPREAD = 1e3
+
+
+def _warn_if_badly_scaled(X: np.ndarray, owner: str) -> None:
+    """A :class:`ConvergenceWarning` naming the fix, before the solver spends its budget.
+
+    First-order solvers (also the working-set solver's inner FISTA) slow down with the
+    square root of the condition number, which column scales spread by a factor
+    :math:`s` multiply by :math:`s^2`; coordinate descent (scikit-learn) does not care.
+    """
+    sd = X.std(axis=0, dtype=np.float64)
+    sd = sd[sd > 1e-12 * np.abs(X).max(axis=0)]  # constant columns (up to rounding) do not count
+    if sd.size >= 2 and sd.max() > _SCALE_SPREAD * sd.min():
+        warnings.warn(
+            f"{owner}: the columns of X differ in scale by a factor of {sd.max() / sd.min():.3g} (standard "
+            f"deviations {sd.min():.3g} to {sd.max():.3g}); normreg's solvers converge slowly on such data, "
+            f"possibly not within max_iter. Standardize X first: make_pipeline(StandardScaler(), {owner}(...))",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+
 def _fit_one(
     X: np.ndarray,
     y: np.ndarray,
@@ -207,21 +251,17 @@ def _fit_one(
     owner: str,
 ) -> tuple[np.ndarray, float, int, float]:
     """fit_linear with weights, its ConvergenceWarning re-issued as this module's."""
+    Xs, ys, fi, xbar, ybar = _equivalent_problem(X, y, sw, loss, fit_intercept)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", _NrConvergenceWarning)
-        if loss == "squared" and sw is not None and not _uniform(sw):
-            Xs, ys, xbar, ybar = _weighted_problem(X, y, sw, fit_intercept)
-            res = fit_linear(Xs, ys, penalty, loss, fit_intercept=False, tol=tol, max_iter=max_iter)
-            b = ybar - (float(xbar @ res.coef) if xbar is not None else 0.0)
-        else:
-            res = fit_linear(X, y, penalty, loss, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter)
-            b = res.intercept
+        res = fit_linear(Xs, ys, penalty, loss, fit_intercept=fi, tol=tol, max_iter=max_iter)
+    b = ybar + res.intercept - (float(xbar @ res.coef) if xbar is not None else 0.0)
     if not res.converged:
         warnings.warn(
             f"{owner} did not converge: stopped at max_iter={max_iter} with relative duality gap "
             f"{res.residual:.3g} > tol={tol:g}; raise max_iter, or standardize X (StandardScaler)",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return res.coef, float(b), int(res.n_iter), float(res.gap)
 
@@ -250,25 +290,17 @@ def _fold(
     max_iter: int,
 ) -> tuple[np.ndarray, int]:
     """Validation losses of the path fitted on ``train``, and how many lambdas did not converge."""
-    Xtr, ytr = X[train], y[train]
     swtr = None if sw is None else sw[train]
+    Xs, ys, fi, xbar, ybar = _equivalent_problem(X[train], y[train], swtr, loss, fit_intercept)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", _NrConvergenceWarning)
-        if loss == "squared" and not _uniform(swtr):
-            Xs, ys, xbar, ybar = _weighted_problem(Xtr, ytr, swtr, fit_intercept)
-            path = regularization_path(Xs, ys, factory, lams=lams, loss=loss, fit_intercept=False, tol=tol,
-                                       max_iter=max_iter)  # fmt: skip
-            coefs = path.coefs.astype(np.float64)
-            intercepts = ybar - (coefs @ xbar if xbar is not None else 0.0)
-        else:
-            path = regularization_path(Xtr, ytr, factory, lams=lams, loss=loss, fit_intercept=fit_intercept,
-                                       tol=tol, max_iter=max_iter)  # fmt: skip
-            coefs = path.coefs.astype(np.float64)
-            intercepts = path.intercepts
+        path = regularization_path(Xs, ys, factory, lams=lams, loss=loss, fit_intercept=fi, tol=tol,
+                                   max_iter=max_iter)  # fmt: skip
+    coefs = path.coefs.astype(np.float64)
+    intercepts = ybar + path.intercepts - (coefs @ xbar if xbar is not None else 0.0)
     Z = X[test].astype(np.float64) @ coefs.T + intercepts
-    return _validation_loss(Z, y[test].astype(np.float64), None if sw is None else sw[test], loss), int(
-        (~path.converged).sum()
-    )
+    losses = _validation_loss(Z, y[test].astype(np.float64), None if sw is None else sw[test], loss)
+    return losses, int((~path.converged).sum())
 
 
 # ----------------------------------------------------------------------------------------
@@ -347,8 +379,9 @@ class _ClassifierBase(ClassifierMixin, _Base):
             )
         if self.classes_.size > 2 or type_of_target(y) != "binary":
             raise ValueError(
-                f"{type(self).__name__} supports binary labels only; y has {self.classes_.size} classes. "
-                "For one-vs-rest, wrap it: sklearn.multiclass.OneVsRestClassifier(estimator)"
+                f"Only binary classification is supported. {type(self).__name__} takes two classes; y "
+                f"({type_of_target(y)}) has {self.classes_.size}. For one-vs-rest, wrap it: "
+                "sklearn.multiclass.OneVsRestClassifier(estimator)"
             )
         return (y == self.classes_[1]).astype(np.float64)
 
@@ -367,7 +400,8 @@ class _ClassifierBase(ClassifierMixin, _Base):
 
     def predict(self, X: Any) -> np.ndarray:
         """``classes_[1]`` where the decision function is positive, else ``classes_[0]``."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        z = self.decision_function(X)  # first: it raises NotFittedError before fit
+        return self.classes_[(z > 0).astype(int)]
 
 
 class _SingleMixin:
@@ -378,6 +412,7 @@ class _SingleMixin:
         X, y, sw = self._validate(X, y, sample_weight)  # type: ignore[attr-defined]
         yy = self._labels(y) if self._loss == "logistic" else y  # type: ignore[attr-defined]
         pen = self._penalty(self.lam, X.shape[1])  # type: ignore[attr-defined]
+        _warn_if_badly_scaled(X, type(self).__name__)
         self.coef_, self.intercept_, self.n_iter_, self.dual_gap_ = _fit_one(
             X, yy.astype(X.dtype, copy=False), sw, pen, self._loss, bool(self.fit_intercept),  # type: ignore[attr-defined]
             self.tol, self.max_iter, type(self).__name__,  # type: ignore[attr-defined]
@@ -388,36 +423,36 @@ class _SingleMixin:
 class _CVMixin:
     """``fit``: k-fold cross-validation over a grid of ``lam``, then (``refit``) the chosen fit."""
 
-    def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+    def _grid(self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, factory: Any, fi: bool) -> np.ndarray:
+        """``lams``, checked and sorted decreasing, or the default grid from lambda_max of all the data."""
+        if self.lams is not None:  # type: ignore[attr-defined]
+            lams = np.asarray(self.lams, dtype=np.float64)  # type: ignore[attr-defined]
+            if lams.ndim != 1 or lams.size == 0 or not np.isfinite(lams).all() or (lams <= 0).any():
+                raise ValueError(f"lams must be a non-empty 1-D array of positive numbers; got {self.lams!r}")  # type: ignore[attr-defined]
+            return np.sort(np.unique(lams))[::-1]
+        Xs, ys, fi_s, _, _ = _equivalent_problem(X, y, sw, self._loss, fi)  # type: ignore[attr-defined]
+        lmax = lambda_max(Xs, ys, factory, loss=self._loss, fit_intercept=fi_s)  # type: ignore[attr-defined]
+        if not lmax > 0:
+            raise ValueError("lambda_max is 0 (y is constant or X has no variation): pass lams explicitly")
+        return lambda_grid(lmax, self.n_lams, self.eps)  # type: ignore[attr-defined]
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> Any:
         self._check_common()  # type: ignore[attr-defined]
         rule = _check_rule(self.rule)  # type: ignore[attr-defined]
         X, y, sw = self._validate(X, y, sample_weight)  # type: ignore[attr-defined]
+        name = type(self).__name__
         classifier = self._loss == "logistic"  # type: ignore[attr-defined]
         yy = (self._labels(y) if classifier else y).astype(X.dtype, copy=False)  # type: ignore[attr-defined]
         p = X.shape[1]
         factory = self._factory(p)  # type: ignore[attr-defined]
         factory(1.0)  # validates groups / l1_ratio before any fold runs
         fi = bool(self.fit_intercept)  # type: ignore[attr-defined]
-        if self.lams is None:  # type: ignore[attr-defined]
-            if self._loss == "squared" and not _uniform(sw):  # type: ignore[attr-defined]
-                Xs, ys, _, _ = _weighted_problem(X, yy, sw, fi)
-                lmax = lambda_max(Xs, ys, factory, fit_intercept=False)
-            else:
-                lmax = lambda_max(X, yy, factory, loss=self._loss, fit_intercept=fi)  # type: ignore[attr-defined]
-            if not lmax > 0:
-                raise ValueError(
-                    "lambda_max is 0 (y is constant or X has no variation): pass lams explicitly"
-                )
-            lams = lambda_grid(lmax, self.n_lams, self.eps)  # type: ignore[attr-defined]
-        else:
-            lams = np.asarray(self.lams, dtype=np.float64)  # type: ignore[attr-defined]
-            if lams.ndim != 1 or lams.size == 0 or not np.isfinite(lams).all() or (lams <= 0).any():
-                raise ValueError(f"lams must be a non-empty 1-D array of positive numbers; got {self.lams!r}")  # type: ignore[attr-defined]
-            lams = np.sort(np.unique(lams))[::-1]
+        lams = self._grid(X, yy, sw, factory, fi)
         cv = check_cv(self.cv, y, classifier=classifier)  # type: ignore[attr-defined]
-        folds = list(cv.split(X, y))
+        folds = list(cv.split(X, y, groups))
         if len(folds) < 2:
             raise ValueError(f"cv must give at least 2 folds; got {len(folds)}")
+        _warn_if_badly_scaled(X, name)
         out = Parallel(n_jobs=self.n_jobs)(  # type: ignore[attr-defined]
             delayed(_fold)(X, yy, sw, tr, te, factory, lams, self._loss, fi, self.tol, self.max_iter)  # type: ignore[attr-defined]
             for tr, te in folds
@@ -426,8 +461,8 @@ class _CVMixin:
         n_bad = sum(o[1] for o in out)
         if n_bad:
             warnings.warn(
-                f"{type(self).__name__}: {n_bad} of {scores.size} (fold, lambda) fits stopped at "
-                f"max_iter={self.max_iter} before tol; raise max_iter, or standardize X",  # type: ignore[attr-defined]
+                f"{name}: {n_bad} of {scores.size} (fold, lambda) fits stopped at "
+                f"max_iter={self.max_iter} before tol; raise max_iter, or standardize X (StandardScaler)",  # type: ignore[attr-defined]
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -441,10 +476,41 @@ class _CVMixin:
         if self.refit:  # type: ignore[attr-defined]
             lam = self.lam_ if rule == "best" else self.lam_1se_
             self.coef_, self.intercept_, self.n_iter_, self.dual_gap_ = _fit_one(
-                X, yy, sw, self._penalty(lam, p), self._loss, fi, self.tol, self.max_iter,  # type: ignore[attr-defined]
-                type(self).__name__,
+                X, yy, sw, self._penalty(lam, p), self._loss, fi, self.tol, self.max_iter, name,  # type: ignore[attr-defined]
             )  # fmt: skip
         return self
+
+
+# the four fit signatures (scikit-learn learns from a fit's signature whether it takes sample_weight)
+
+
+class _SingleRegressor(_SingleMixin, _RegressorBase):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        """Fit on ``X`` (dense or scipy sparse, densified) and ``y``; ``sample_weight``
+        gives the weighted mean loss (see the module docs)."""
+        return self._fit(X, y, sample_weight)
+
+
+class _SingleClassifier(_SingleMixin, _ClassifierBase):
+    def fit(self, X: Any, y: Any) -> Any:
+        """Fit on ``X`` (dense or scipy sparse, densified) and binary labels ``y``."""
+        return self._fit(X, y)
+
+
+class _CVRegressor(_CVMixin, _RegressorBase):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, groups: Any = None) -> Any:
+        """Cross-validate the grid, then refit. ``sample_weight`` weights both the
+        training loss and the validation loss; ``groups`` are the *samples'* group
+        labels for a splitter that needs them (``GroupKFold``), not the features' groups
+        of a group penalty."""
+        return self._fit(X, y, sample_weight, groups)
+
+
+class _CVClassifier(_CVMixin, _ClassifierBase):
+    def fit(self, X: Any, y: Any, *, groups: Any = None) -> Any:
+        """Cross-validate the grid on binary labels ``y``, then refit; ``groups``: the
+        samples' group labels for a splitter that needs them (``GroupKFold``)."""
+        return self._fit(X, y, None, groups)
 
 
 _COMMON_DOC = """
@@ -527,7 +593,7 @@ class _GroupPen:
 # regression
 
 
-class Lasso(_LassoPen, _SingleMixin, _RegressorBase):
+class Lasso(_LassoPen, _SingleRegressor):
     r"""Lasso: minimize :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\|w\|_1`.
 
     scikit-learn equivalent: ``sklearn.linear_model.Lasso(alpha=lam)``.
@@ -546,13 +612,9 @@ class Lasso(_LassoPen, _SingleMixin, _RegressorBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Lasso:
-        """Fit on ``X`` (dense or scipy sparse, densified) and ``y``; ``sample_weight``
-        gives the weighted mean loss (see the module docs)."""
-        return self._fit(X, y, sample_weight)
 
 
-class ElasticNet(_ENetPen, _SingleMixin, _RegressorBase):
+class ElasticNet(_ENetPen, _SingleRegressor):
     r"""Elastic net: minimize
     :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\big(r\|w\|_1 + \frac{1-r}{2}\|w\|_2^2\big)`.
 
@@ -574,12 +636,9 @@ class ElasticNet(_ENetPen, _SingleMixin, _RegressorBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ElasticNet:
-        """Fit; see :meth:`Lasso.fit`."""
-        return self._fit(X, y, sample_weight)
 
 
-class GroupLasso(_GroupPen, _SingleMixin, _RegressorBase):
+class GroupLasso(_GroupPen, _SingleRegressor):
     r"""Group lasso: minimize :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\sum_g \sqrt{|g|}\,\|w_g\|_2`.
 
     scikit-learn has no group lasso; with groups of one feature each this is
@@ -603,9 +662,6 @@ class GroupLasso(_GroupPen, _SingleMixin, _RegressorBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GroupLasso:
-        """Fit; see :meth:`Lasso.fit`."""
-        return self._fit(X, y, sample_weight)
 
 
 class _CVInit:
@@ -623,7 +679,7 @@ class _CVInit:
         self.max_iter = max_iter
 
 
-class LassoCV(_LassoPen, _CVMixin, _RegressorBase):
+class LassoCV(_LassoPen, _CVRegressor):
     r"""Lasso with :math:`\lambda` chosen by k-fold cross-validation (best and one-SE).
 
     scikit-learn equivalent: ``sklearn.linear_model.LassoCV(alphas=lams, cv=cv)`` (its
@@ -639,13 +695,9 @@ class LassoCV(_LassoPen, _CVMixin, _RegressorBase):
                  fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
         _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LassoCV:
-        """Cross-validate the grid, then refit; ``sample_weight`` weights both the training
-        loss and the validation loss."""
-        return self._fit(X, y, sample_weight)
 
 
-class ElasticNetCV(_ENetPen, _CVMixin, _RegressorBase):
+class ElasticNetCV(_ENetPen, _CVRegressor):
     r"""Elastic net with :math:`\lambda` chosen by k-fold cross-validation, at a fixed ``l1_ratio``.
 
     scikit-learn equivalent: ``sklearn.linear_model.ElasticNetCV(alphas=lams, l1_ratio=l1_ratio, cv=cv)``.
@@ -662,12 +714,9 @@ class ElasticNetCV(_ENetPen, _CVMixin, _RegressorBase):
         self.l1_ratio = l1_ratio
         _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ElasticNetCV:
-        """See :meth:`LassoCV.fit`."""
-        return self._fit(X, y, sample_weight)
 
 
-class GroupLassoCV(_GroupPen, _CVMixin, _RegressorBase):
+class GroupLassoCV(_GroupPen, _CVRegressor):
     r"""Group lasso with :math:`\lambda` chosen by k-fold cross-validation (no scikit-learn equivalent).
 
     Parameters
@@ -683,16 +732,13 @@ class GroupLassoCV(_GroupPen, _CVMixin, _RegressorBase):
         self.groups = groups
         _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GroupLassoCV:
-        """See :meth:`LassoCV.fit`."""
-        return self._fit(X, y, sample_weight)
 
 
 # ----------------------------------------------------------------------------------------
 # classification
 
 
-class LogisticLasso(_LassoPen, _SingleMixin, _ClassifierBase):
+class LogisticLasso(_LassoPen, _SingleClassifier):
     r"""L1-penalized logistic regression, binary: minimize
     :math:`\frac1m\sum_i \log(1 + e^{-\tilde y_i(x_i^\top w + b)}) + \lambda\|w\|_1`.
 
@@ -714,12 +760,9 @@ class LogisticLasso(_LassoPen, _SingleMixin, _ClassifierBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, X: Any, y: Any) -> LogisticLasso:
-        """Fit on ``X`` (dense or scipy sparse, densified) and binary labels ``y``."""
-        return self._fit(X, y)
 
 
-class LogisticElasticNet(_ENetPen, _SingleMixin, _ClassifierBase):
+class LogisticElasticNet(_ENetPen, _SingleClassifier):
     r"""Elastic-net logistic regression, binary: mean logistic loss
     :math:`+\ \lambda\big(r\|w\|_1 + \frac{1-r}{2}\|w\|_2^2\big)`.
 
@@ -740,12 +783,9 @@ class LogisticElasticNet(_ENetPen, _SingleMixin, _ClassifierBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, X: Any, y: Any) -> LogisticElasticNet:
-        """See :meth:`LogisticLasso.fit`."""
-        return self._fit(X, y)
 
 
-class LogisticGroupLasso(_GroupPen, _SingleMixin, _ClassifierBase):
+class LogisticGroupLasso(_GroupPen, _SingleClassifier):
     r"""Group-lasso logistic regression, binary: mean logistic loss
     :math:`+\ \lambda\sum_g\sqrt{|g|}\,\|w_g\|_2` (no scikit-learn equivalent; with groups of
     one feature, ``LogisticRegression(l1_ratio=1, C=1/(lam*m), solver="saga")``).
@@ -766,12 +806,9 @@ class LogisticGroupLasso(_GroupPen, _SingleMixin, _ClassifierBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, X: Any, y: Any) -> LogisticGroupLasso:
-        """See :meth:`LogisticLasso.fit`."""
-        return self._fit(X, y)
 
 
-class LogisticLassoCV(_LassoPen, _CVMixin, _ClassifierBase):
+class LogisticLassoCV(_LassoPen, _CVClassifier):
     r"""L1-logistic regression with :math:`\lambda` chosen by stratified k-fold CV (mean log-loss).
 
     scikit-learn equivalent: ``LogisticRegressionCV(Cs=1/(lams*m_train), l1_ratios=[1],
@@ -788,12 +825,9 @@ class LogisticLassoCV(_LassoPen, _CVMixin, _ClassifierBase):
                  fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
         _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-    def fit(self, X: Any, y: Any) -> LogisticLassoCV:
-        """Cross-validate the grid on binary labels ``y``, then refit."""
-        return self._fit(X, y)
 
 
-class LogisticElasticNetCV(_ENetPen, _CVMixin, _ClassifierBase):
+class LogisticElasticNetCV(_ENetPen, _CVClassifier):
     r"""Elastic-net logistic regression with :math:`\lambda` chosen by stratified k-fold CV.
 
     Parameters
@@ -808,12 +842,9 @@ class LogisticElasticNetCV(_ENetPen, _CVMixin, _ClassifierBase):
         self.l1_ratio = l1_ratio
         _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-    def fit(self, X: Any, y: Any) -> LogisticElasticNetCV:
-        """See :meth:`LogisticLassoCV.fit`."""
-        return self._fit(X, y)
 
 
-class LogisticGroupLassoCV(_GroupPen, _CVMixin, _ClassifierBase):
+class LogisticGroupLassoCV(_GroupPen, _CVClassifier):
     r"""Group-lasso logistic regression with :math:`\lambda` chosen by stratified k-fold CV.
 
     Parameters
@@ -829,6 +860,3 @@ class LogisticGroupLassoCV(_GroupPen, _CVMixin, _ClassifierBase):
         self.groups = groups
         _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-    def fit(self, X: Any, y: Any) -> LogisticGroupLassoCV:
-        """See :meth:`LogisticLassoCV.fit`."""
-        return self._fit(X, y)
