@@ -441,68 +441,107 @@ def working_set(
 #: numerically dependent and the inverse is not trusted).
 _AS_STEPS = 50
 _AS_PIVOT = 1e-10
+#: the rank of the pending corrections at which :class:`_ActiveInverse` folds them in
+_AS_FOLD = 48
 
 
 class _ActiveInverse:
     r""":math:`H = (G_{AA} + bI)^{-1}` for an active set :math:`A` (in the order of ``idx``),
     kept up to date as coefficients leave (the set :math:`R`) and enter (:math:`N`) the
-    active set, by one rank-:math:`(|R| + |N|)` update in :math:`O(|A|^2(|R| + |N|))`:
-    dropping :math:`R` is :math:`H_{KK} - H_{KR}H_{RR}^{-1}H_{RK}` on the kept set :math:`K`,
-    and adding :math:`N` borders the result with the inverse of the Schur complement
-    :math:`S = G_{NN} + bI - G_{NK}H_KG_{KN}`, where solving from scratch would cost
-    :math:`O(|A|^3)`. Along a path the active set changes by a few coefficients per
-    :math:`\lambda`, and the inverse is carried from one :math:`\lambda` to the next.
-    :math:`H` lives in the leading block of a buffer that is updated in place (a fresh array
-    of that size per update costs more, in page faults, than the arithmetic)."""
+    active set by low-rank corrections, where solving from scratch would cost
+    :math:`O(|A|^3)`: dropping :math:`R` is :math:`H_{KK} - H_{KR}H_{RR}^{-1}H_{RK}` on the
+    kept set :math:`K`, and adding :math:`N` borders the result with the inverse of the Schur
+    complement :math:`S = G_{NN} + bI - G_{NK}H_KG_{KN}`. The corrections are kept as factors,
+    :math:`H = H_0 + UV^\top`, and applied to every product in :math:`O(|A|\,\mathrm{rank})`;
+    they are folded into :math:`H_0` (one product, and the dropped rows and columns removed)
+    only once their rank reaches ``_AS_FOLD`` (a rank-one update of the whole
+    :math:`|A|\times|A|` matrix per change would cost more than the rest of a step). Along a
+    path the active set changes by a few coefficients per :math:`\lambda`, and the inverse is
+    carried from one :math:`\lambda` to the next."""
 
     def __init__(self, G: np.ndarray, b: float) -> None:
         self.G, self.b = G, b
-        self.idx = np.empty(0, dtype=np.intp)
-        self._buf = np.empty((0, 0))
-        self._tmp = np.empty(0)
+        self._feat = np.empty(0, dtype=np.intp)  # the feature in each slot of H0
+        self._alive = np.empty(0, dtype=bool)  # slots in the active set (others dropped)
+        self._buf = np.empty((0, 0))  # H0 in its leading block
+        self._U = np.empty((0, 0))
+        self._V = np.empty((0, 0))
+        self._set_idx()
+
+    def _set_idx(self) -> None:
+        self._slots = np.flatnonzero(self._alive)
+        self.idx = self._feat[self._slots]
 
     @property
     def H(self) -> np.ndarray:
+        """:math:`H` itself (folds the corrections in)."""
+        self._fold()
         k = self.idx.size
         return self._buf[:k, :k]
 
-    def _reserve(self, n: int) -> None:
-        if n <= self._buf.shape[0]:
-            return
-        cap = min(max(n, 2 * self._buf.shape[0], 64), self.G.shape[0])
-        k = self.idx.size
-        buf = np.empty((cap, cap))
-        buf[:k, :k] = self._buf[:k, :k]
-        self._buf, self._tmp = buf, np.empty(cap * cap)
+    def _fold(self) -> None:
+        ks = self._feat.size
+        H0 = self._buf[:ks, :ks]
+        if self._U.shape[1]:
+            H0 += self._U @ self._V.T
+        if not self._alive.all():
+            sl = self._slots
+            k = sl.size
+            self._buf[:k, :k] = H0[np.ix_(sl, sl)]
+            self._feat, self._alive = self._feat[sl], np.ones(k, dtype=bool)
+        self._U = self._V = np.empty((self._feat.size, 0))
+        self._set_idx()
+
+    def _apply(self, Xf: np.ndarray) -> np.ndarray:
+        """:math:`H X` over all slots (``Xf`` zero on the dropped ones)."""
+        ks = self._feat.size
+        out = self._buf[:ks, :ks] @ Xf
+        if self._U.shape[1]:
+            out += self._U @ (self._V.T @ Xf)
+        return out
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """:math:`H\\,r` for ``rhs`` over the active set (in the order of ``idx``)."""
+        x = np.zeros(self._feat.size)
+        x[self._slots] = rhs
+        return self._apply(x)[self._slots]
 
     def update(self, keep: np.ndarray, new: np.ndarray) -> np.ndarray | None:
         """Keep the positions ``keep`` (a boolean mask over ``idx``) and append the columns
         ``new``. Returns, for each kept position in the new order, the old position it came
-        from (the kept ones are reordered); None, with nothing changed, if the new columns
-        are numerically dependent on the kept ones (a Schur complement not safely positive
-        definite)."""
-        k, n = self.idx.size, new.size
-        R = np.flatnonzero(~keep)
+        from; None, with nothing changed, if the new columns are numerically dependent on
+        the kept ones (a Schur complement not safely positive definite)."""
+        n = new.size
+        R = self._slots[~keep]
         r = R.size
+        order = np.flatnonzero(keep)
         if r == 0 and n == 0:
-            return np.arange(k)
-        H = self._buf[:k, :k]
-        k2 = k - r
+            return order
+        ks = self._feat.size
+        cols_U, cols_V = [], []
         if r:
-            HR = H[R]  # r x k (rows: contiguous)
+            HR = self._buf[R, :ks]  # rows R of H: r x ks
+            if self._U.shape[1]:
+                HR = HR + self._U[R] @ self._V.T
             X = np.linalg.solve(HR[:, R], HR)  # H_RR^{-1} H_R:
+            cols_U.append(HR.T)
+            cols_V.append(-X.T)
         if n:
             GN = self.G[new]  # n x p
             D = GN[:, new]
             if self.b:
                 D = D + self.b * np.eye(n)
-            if k2:
-                Bf = GN[:, self.idx].T  # k x n: G_{AN}, rows R zeroed below
+            K = self._slots[keep]
+            if K.size:
+                Bf = np.zeros((ks, n))
+                Bf[K] = GN[:, self._feat[K]].T  # G_{KN}, zero on the other slots
+                HB = self._apply(Bf)
                 if r:
-                    Bf[R] = 0.0
-                HB = H @ Bf  # H_{:,K} G_{KN}
-                if r:
-                    HB -= HR.T @ (X @ Bf)  # rows K: H_K G_{KN}; rows R: 0
+                    HB -= HR.T @ (X @ Bf)  # rows K: H_K G_{KN} (H_K: H after the drop)
+                    HB[R] = 0.0
+                dead = ~self._alive
+                if dead.any():
+                    HB[dead] = 0.0
                 S = D - Bf.T @ HB
             else:
                 S = D
@@ -521,37 +560,37 @@ class _ActiveInverse:
                     return None
                 Si = np.linalg.inv(S)
                 Si = 0.5 * (Si + Si.T)
-        # one rank-(r + n) update of the whole k x k block: - H_{:,R} X + T HB^T
-        if k2:
-            if r and n:
+            if K.size:
                 T = HB @ Si
-                U, V = np.hstack((HR.T, T)), np.vstack((-X, HB.T))
-            elif r:
-                U, V = HR.T, -X
-            else:
-                T = HB @ Si
-                U, V = T, HB.T
-            tmp = self._tmp[: k * k].reshape(k, k)  # contiguous: matmul writes it directly
-            np.matmul(U, V, out=tmp)
-            H += tmp
-        order = np.arange(k)
-        if r and k2:  # move the kept ones into the leading k2 slots
-            holes = R[R < k2]
-            src = np.flatnonzero(keep[k2:]) + k2
-            H[holes] = H[src]
-            H[:k2, holes] = H[:k2, src]
-            order[holes] = src
-        order = order[:k2]
-        idx = self.idx[order]
+                cols_U.append(T)
+                cols_V.append(HB)
+        # nothing can fail from here on
+        if r:
+            self._alive[R] = False
+        if cols_U:
+            self._U = np.hstack([self._U, *cols_U])
+            self._V = np.hstack([self._V, *cols_V])
         if n:
-            self._reserve(k2 + n)
+            if ks + n > self._buf.shape[0]:
+                cap = min(max(ks + n, 2 * self._buf.shape[0], 64), max(self.G.shape[0], ks + n))
+                buf = np.empty((cap, cap))
+                buf[:ks, :ks] = self._buf[:ks, :ks]
+                self._buf = buf
             B = self._buf
-            if k2:
-                B[:k2, k2 : k2 + n] = -T[order]
-                B[k2 : k2 + n, :k2] = -T[order].T
-            B[k2 : k2 + n, k2 : k2 + n] = Si
-            idx = np.concatenate((idx, new))
-        self.idx = idx
+            if K.size:
+                B[:ks, ks : ks + n] = -T
+                B[ks : ks + n, :ks] = -T.T
+            else:
+                B[:ks, ks : ks + n] = 0.0
+                B[ks : ks + n, :ks] = 0.0
+            B[ks : ks + n, ks : ks + n] = Si
+            zeros = np.zeros((n, self._U.shape[1]))
+            self._U, self._V = np.vstack((self._U, zeros)), np.vstack((self._V, zeros))
+            self._feat = np.concatenate((self._feat, new))
+            self._alive = np.concatenate((self._alive, np.ones(n, dtype=bool)))
+        self._set_idx()
+        if self._U.shape[1] >= _AS_FOLD or (~self._alive).sum() > max(16, self._feat.size // 4):
+            self._fold()
         return order
 
     def drop(self, keep: np.ndarray) -> np.ndarray:
@@ -565,7 +604,7 @@ class _ActiveInverse:
 
     def reset(self, idx: np.ndarray) -> bool:
         """From scratch on the columns ``idx`` (False if they are numerically dependent)."""
-        self.idx = np.empty(0, dtype=np.intp)
+        self.__init__(self.G, self.b)  # type: ignore[misc]
         return self.add(idx)
 
 
@@ -657,7 +696,7 @@ def gram_active_set(
         # the first Newton step on the starting support and signs, before any check: along
         # a path this is the solution at the new lambda unless the support changes (the
         # homotopy prediction), and it needs no update of the inverse
-        w[inv.idx] = inv.H @ (c[inv.idx] - a * s)
+        w[inv.idx] = inv.solve(c[inv.idx] - a * s)
         n_pred = 1
     else:
         n_pred = 0
@@ -723,7 +762,7 @@ def gram_active_set(
             # system), with the inverse rebuilt from scratch if refining has stopped helping
             if since_best >= 2 and not inv.reset(A):
                 break
-            w[A] += inv.H @ (u[A] - a * s)
+            w[A] += inv.solve(u[A] - a * s)
         else:
             cap = max(_P0, A.size)
             if viol.size > cap:
@@ -734,7 +773,7 @@ def gram_active_set(
             s = np.concatenate((s[order], np.sign(u[viol])))
             A = inv.idx
             w[:] = 0.0
-            w[A] = inv.H @ (c[A] - a * s)
+            w[A] = inv.solve(c[A] - a * s)
         n += 1
         if callback is not None:
             callback(n, w.copy())
