@@ -574,26 +574,81 @@ _CV_ATTRS = """
 # penalties
 
 
-class _LassoPen:
+class _Lasso:
+    """The L1 penalty and the parameters of a fit at one ``lam`` (shared by the regressor and the classifier)."""
+
+    def __init__(self, lam: float = 1.0, *, fit_intercept: bool = True, tol: float = 1e-6,
+                 max_iter: int = 10_000) -> None:  # fmt: skip
+        self.lam = lam
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+
     def _penalty(self, lam: float, p: int) -> Any:
         return _pen.L1(lam)
 
 
-class _ENetPen:
+class _ElasticNet:
+    def __init__(self, lam: float = 1.0, l1_ratio: float = 0.5, *, fit_intercept: bool = True,
+                 tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
+        self.lam = lam
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+
     def _penalty(self, lam: float, p: int) -> Any:
-        return _pen.ElasticNet(lam, self.l1_ratio)  # type: ignore[attr-defined]
+        return _pen.ElasticNet(lam, self.l1_ratio)
 
 
-class _GroupPen:
+class _GroupLasso:
+    def __init__(self, lam: float = 1.0, groups: Any = None, *, fit_intercept: bool = True,
+                 tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
+        self.lam = lam
+        self.groups = groups
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+
     def _penalty(self, lam: float, p: int) -> Any:
-        return _pen.GroupLasso(lam, _check_groups(self.groups, p))  # type: ignore[attr-defined]
+        return _pen.GroupLasso(lam, _check_groups(self.groups, p))
+
+
+def _cv_init(est: Any, lams: Any, n_lams: int, eps: float, cv: Any, rule: str, refit: bool,
+             n_jobs: int | None, fit_intercept: bool, tol: float, max_iter: int) -> None:  # fmt: skip
+    """Store the ``...CV`` parameters (scikit-learn's ``get_params`` reads them back by name)."""
+    est.lams, est.n_lams, est.eps, est.cv, est.rule, est.refit = lams, n_lams, eps, cv, rule, refit
+    est.n_jobs, est.fit_intercept, est.tol, est.max_iter = n_jobs, fit_intercept, tol, max_iter
+
+
+class _LassoCV(_Lasso):
+    def __init__(self, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3, cv: Any = None,
+                 rule: str = "best", refit: bool = True, n_jobs: int | None = None,
+                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
+        _cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)
+
+
+class _ElasticNetCV(_ElasticNet):
+    def __init__(self, l1_ratio: float = 0.5, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3,
+                 cv: Any = None, rule: str = "best", refit: bool = True, n_jobs: int | None = None,
+                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
+        self.l1_ratio = l1_ratio
+        _cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)
+
+
+class _GroupLassoCV(_GroupLasso):
+    def __init__(self, groups: Any = None, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3,
+                 cv: Any = None, rule: str = "best", refit: bool = True, n_jobs: int | None = None,
+                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
+        self.groups = groups
+        _cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)
 
 
 # ----------------------------------------------------------------------------------------
 # regression
 
 
-class Lasso(_LassoPen, _SingleRegressor):
+class Lasso(_Lasso, _SingleRegressor):
     r"""Lasso: minimize :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\|w\|_1`.
 
     scikit-learn equivalent: ``sklearn.linear_model.Lasso(alpha=lam)``.
@@ -605,16 +660,8 @@ class Lasso(_LassoPen, _SingleRegressor):
 
     __doc__ = (__doc__ or "") + _COMMON_DOC + "\n" + _FIT_ATTRS
 
-    def __init__(self, lam: float = 1.0, *, fit_intercept: bool = True, tol: float = 1e-6,
-                 max_iter: int = 10_000) -> None:  # fmt: skip
-        self.lam = lam
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
 
-
-
-class ElasticNet(_ENetPen, _SingleRegressor):
+class ElasticNet(_ElasticNet, _SingleRegressor):
     r"""Elastic net: minimize
     :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\big(r\|w\|_1 + \frac{1-r}{2}\|w\|_2^2\big)`.
 
@@ -628,17 +675,8 @@ class ElasticNet(_ENetPen, _SingleRegressor):
 
     __doc__ = (__doc__ or "") + _COMMON_DOC + "\n" + _FIT_ATTRS
 
-    def __init__(self, lam: float = 1.0, l1_ratio: float = 0.5, *, fit_intercept: bool = True,
-                 tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        self.lam = lam
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
 
-
-
-class GroupLasso(_GroupPen, _SingleRegressor):
+class GroupLasso(_GroupLasso, _SingleRegressor):
     r"""Group lasso: minimize :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\sum_g \sqrt{|g|}\,\|w_g\|_2`.
 
     scikit-learn has no group lasso; with groups of one feature each this is
@@ -654,32 +692,8 @@ class GroupLasso(_GroupPen, _SingleRegressor):
 
     __doc__ = (__doc__ or "") + _COMMON_DOC + "\n" + _FIT_ATTRS
 
-    def __init__(self, lam: float = 1.0, groups: Any = None, *, fit_intercept: bool = True,
-                 tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        self.lam = lam
-        self.groups = groups
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
 
-
-
-class _CVInit:
-    def _cv_init(self, lams: Any, n_lams: int, eps: float, cv: Any, rule: str, refit: bool,
-                 n_jobs: int | None, fit_intercept: bool, tol: float, max_iter: int) -> None:  # fmt: skip
-        self.lams = lams
-        self.n_lams = n_lams
-        self.eps = eps
-        self.cv = cv
-        self.rule = rule
-        self.refit = refit
-        self.n_jobs = n_jobs
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-
-
-class LassoCV(_LassoPen, _CVRegressor):
+class LassoCV(_LassoCV, _CVRegressor):
     r"""Lasso with :math:`\lambda` chosen by k-fold cross-validation (best and one-SE).
 
     scikit-learn equivalent: ``sklearn.linear_model.LassoCV(alphas=lams, cv=cv)`` (its
@@ -690,14 +704,8 @@ class LassoCV(_LassoPen, _CVRegressor):
 
     __doc__ = (__doc__ or "") + _CV_DOC + _COMMON_DOC + "\n" + _CV_ATTRS
 
-    def __init__(self, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3, cv: Any = None,
-                 rule: str = "best", refit: bool = True, n_jobs: int | None = None,
-                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-
-
-class ElasticNetCV(_ENetPen, _CVRegressor):
+class ElasticNetCV(_ElasticNetCV, _CVRegressor):
     r"""Elastic net with :math:`\lambda` chosen by k-fold cross-validation, at a fixed ``l1_ratio``.
 
     scikit-learn equivalent: ``sklearn.linear_model.ElasticNetCV(alphas=lams, l1_ratio=l1_ratio, cv=cv)``.
@@ -708,15 +716,8 @@ class ElasticNetCV(_ENetPen, _CVRegressor):
 
     __doc__ = (__doc__ or "") + _CV_DOC + _COMMON_DOC + "\n" + _CV_ATTRS
 
-    def __init__(self, l1_ratio: float = 0.5, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3,
-                 cv: Any = None, rule: str = "best", refit: bool = True, n_jobs: int | None = None,
-                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        self.l1_ratio = l1_ratio
-        _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-
-
-class GroupLassoCV(_GroupPen, _CVRegressor):
+class GroupLassoCV(_GroupLassoCV, _CVRegressor):
     r"""Group lasso with :math:`\lambda` chosen by k-fold cross-validation (no scikit-learn equivalent).
 
     Parameters
@@ -726,11 +727,6 @@ class GroupLassoCV(_GroupPen, _CVRegressor):
 
     __doc__ = (__doc__ or "") + _CV_DOC + _COMMON_DOC + "\n" + _CV_ATTRS
 
-    def __init__(self, groups: Any = None, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3,
-                 cv: Any = None, rule: str = "best", refit: bool = True, n_jobs: int | None = None,
-                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        self.groups = groups
-        _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
 
 
@@ -738,7 +734,7 @@ class GroupLassoCV(_GroupPen, _CVRegressor):
 # classification
 
 
-class LogisticLasso(_LassoPen, _SingleClassifier):
+class LogisticLasso(_Lasso, _SingleClassifier):
     r"""L1-penalized logistic regression, binary: minimize
     :math:`\frac1m\sum_i \log(1 + e^{-\tilde y_i(x_i^\top w + b)}) + \lambda\|w\|_1`.
 
@@ -753,16 +749,8 @@ class LogisticLasso(_LassoPen, _SingleClassifier):
 
     __doc__ = (__doc__ or "") + _COMMON_DOC + "\n" + _FIT_ATTRS + "\n    classes_ : ndarray of shape (2,)"
 
-    def __init__(self, lam: float = 1.0, *, fit_intercept: bool = True, tol: float = 1e-6,
-                 max_iter: int = 10_000) -> None:  # fmt: skip
-        self.lam = lam
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
 
-
-
-class LogisticElasticNet(_ENetPen, _SingleClassifier):
+class LogisticElasticNet(_ElasticNet, _SingleClassifier):
     r"""Elastic-net logistic regression, binary: mean logistic loss
     :math:`+\ \lambda\big(r\|w\|_1 + \frac{1-r}{2}\|w\|_2^2\big)`.
 
@@ -775,17 +763,8 @@ class LogisticElasticNet(_ENetPen, _SingleClassifier):
 
     __doc__ = (__doc__ or "") + _COMMON_DOC + "\n" + _FIT_ATTRS + "\n    classes_ : ndarray of shape (2,)"
 
-    def __init__(self, lam: float = 1.0, l1_ratio: float = 0.5, *, fit_intercept: bool = True,
-                 tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        self.lam = lam
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
 
-
-
-class LogisticGroupLasso(_GroupPen, _SingleClassifier):
+class LogisticGroupLasso(_GroupLasso, _SingleClassifier):
     r"""Group-lasso logistic regression, binary: mean logistic loss
     :math:`+\ \lambda\sum_g\sqrt{|g|}\,\|w_g\|_2` (no scikit-learn equivalent; with groups of
     one feature, ``LogisticRegression(l1_ratio=1, C=1/(lam*m), solver="saga")``).
@@ -798,17 +777,8 @@ class LogisticGroupLasso(_GroupPen, _SingleClassifier):
 
     __doc__ = (__doc__ or "") + _COMMON_DOC + "\n" + _FIT_ATTRS + "\n    classes_ : ndarray of shape (2,)"
 
-    def __init__(self, lam: float = 1.0, groups: Any = None, *, fit_intercept: bool = True,
-                 tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        self.lam = lam
-        self.groups = groups
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
 
-
-
-class LogisticLassoCV(_LassoPen, _CVClassifier):
+class LogisticLassoCV(_LassoCV, _CVClassifier):
     r"""L1-logistic regression with :math:`\lambda` chosen by stratified k-fold CV (mean log-loss).
 
     scikit-learn equivalent: ``LogisticRegressionCV(Cs=1/(lams*m_train), l1_ratios=[1],
@@ -820,14 +790,8 @@ class LogisticLassoCV(_LassoPen, _CVClassifier):
 
     __doc__ = (__doc__ or "") + _CV_DOC + _COMMON_DOC + "\n" + _CV_ATTRS
 
-    def __init__(self, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3, cv: Any = None,
-                 rule: str = "best", refit: bool = True, n_jobs: int | None = None,
-                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-
-
-class LogisticElasticNetCV(_ENetPen, _CVClassifier):
+class LogisticElasticNetCV(_ElasticNetCV, _CVClassifier):
     r"""Elastic-net logistic regression with :math:`\lambda` chosen by stratified k-fold CV.
 
     Parameters
@@ -836,15 +800,8 @@ class LogisticElasticNetCV(_ENetPen, _CVClassifier):
 
     __doc__ = (__doc__ or "") + _CV_DOC + _COMMON_DOC + "\n" + _CV_ATTRS
 
-    def __init__(self, l1_ratio: float = 0.5, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3,
-                 cv: Any = None, rule: str = "best", refit: bool = True, n_jobs: int | None = None,
-                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        self.l1_ratio = l1_ratio
-        _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
 
-
-
-class LogisticGroupLassoCV(_GroupPen, _CVClassifier):
+class LogisticGroupLassoCV(_GroupLassoCV, _CVClassifier):
     r"""Group-lasso logistic regression with :math:`\lambda` chosen by stratified k-fold CV.
 
     Parameters
@@ -853,10 +810,3 @@ class LogisticGroupLassoCV(_GroupPen, _CVClassifier):
         As for :class:`GroupLasso`."""
 
     __doc__ = (__doc__ or "") + _CV_DOC + _COMMON_DOC + "\n" + _CV_ATTRS
-
-    def __init__(self, groups: Any = None, *, lams: Any = None, n_lams: int = 100, eps: float = 1e-3,
-                 cv: Any = None, rule: str = "best", refit: bool = True, n_jobs: int | None = None,
-                 fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 10_000) -> None:  # fmt: skip
-        self.groups = groups
-        _CVInit._cv_init(self, lams, n_lams, eps, cv, rule, refit, n_jobs, fit_intercept, tol, max_iter)  # type: ignore[arg-type]
-

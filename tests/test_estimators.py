@@ -224,17 +224,18 @@ def test_logistic_lasso_cv_matches_per_fold_liblinear_log_loss(clf):
 # ----------------------------------------------------------------------------------------
 # 2. scikit-learn's own estimator checks, every public estimator
 
-FAST_CV = {"n_lams": 3, "eps": 0.1, "cv": 2}
+FAST = {"tol": 1e-4}  # the checks test the interface, the oracles above the numbers
+FAST_CV = {"n_lams": 3, "eps": 0.1, "cv": 2, **FAST}
 ALL_ESTIMATORS = [
-    E.Lasso(lam=0.1),
-    E.ElasticNet(lam=0.1),
-    E.GroupLasso(lam=0.1, groups=1),
+    E.Lasso(lam=0.1, **FAST),
+    E.ElasticNet(lam=0.1, **FAST),
+    E.GroupLasso(lam=0.1, groups=1, **FAST),
     E.LassoCV(**FAST_CV),
     E.ElasticNetCV(**FAST_CV),
     E.GroupLassoCV(groups=1, **FAST_CV),
-    E.LogisticLasso(lam=0.05),
-    E.LogisticElasticNet(lam=0.05),
-    E.LogisticGroupLasso(lam=0.05, groups=1),
+    E.LogisticLasso(lam=0.05, **FAST),
+    E.LogisticElasticNet(lam=0.05, **FAST),
+    E.LogisticGroupLasso(lam=0.05, groups=1, **FAST),
     E.LogisticLassoCV(**FAST_CV),
     E.LogisticElasticNetCV(**FAST_CV),
     E.LogisticGroupLassoCV(groups=1, **FAST_CV),
