@@ -145,6 +145,10 @@ def test_inside_a_loss_scale_optimizer_under_mixed_float16():
         opt = nk.ProximalOptimizer(keras.optimizers.SGD(0.05), nk.GroupLasso(0.3, axis=0), include=[first])
         model.compile(opt, "mse")
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        # a LossScaleOptimizer inside would get a second one around it from compile: the
+        # gradients were unscaled twice (by 32768 too much) and training silently stalled
+        with pytest.raises(ValueError, match="unscaled twice"):
+            nk.ProximalOptimizer(keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.05)), nk.L1(0.1))
         model.fit(X, y, batch_size=8, epochs=20, shuffle=False, verbose=0)
         # dynamic loss scaling skips the first steps whose float16 gradients overflow
         assert model.optimizer.inner_optimizer is opt and 100 < int(opt.iterations) <= 120

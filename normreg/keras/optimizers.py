@@ -124,11 +124,15 @@ class ProximalOptimizer(keras.optimizers.Optimizer):
     and Keras's stateless ``stateless_apply`` path on JAX), so ``steps_per_execution > 1``
     works; under ``tf.distribute.MirroredStrategy`` it runs once per synchronized update on
     every replica's copy. If the inner update is skipped (``LossScaleOptimizer`` on
-    non-finite gradients, or a step that only accumulates gradients), so is the prox. It can
-    wrap a ``LossScaleOptimizer`` or be wrapped by one (``compile`` does that itself under
-    a ``mixed_float16`` policy). ``model.save`` stores it and ``keras.models.load_model``
-    restores it without ``custom_objects`` (after ``import normreg.keras``, which
-    registers it), inner state included, so training resumes where it stopped.
+    non-finite gradients, or a step that only accumulates gradients), so is the prox. Under
+    a ``mixed_float16`` policy ``compile`` wraps it in a ``LossScaleOptimizer`` itself; a
+    ``LossScaleOptimizer`` *inside* it is then refused (``compile`` would add a second
+    one around it, and the gradients would be unscaled twice; a model-level
+    ``dtype="mixed_float16"`` under a float32 global policy is not detected: do not nest
+    one there either). Under other policies it may wrap one. ``model.save`` stores it and
+    ``keras.models.load_model`` restores it without ``custom_objects`` (after
+    ``import normreg.keras``, which registers it), inner state included, so training
+    resumes where it stopped.
 
     **Adaptive optimizers.** Adam moves coordinate :math:`i` by
     :math:`\eta\,\hat m_i/(\sqrt{\hat v_i}+\hat\epsilon)`: a gradient step preconditioned by
@@ -232,6 +236,16 @@ class ProximalOptimizer(keras.optimizers.Optimizer):
                     "metric='adam' needs a separable penalty (L1, L2, ElasticNet): the prox of group "
                     "lasso in a diagonal metric has no closed form; use metric='euclidean'"
                 )
+        chain = [optimizer]
+        while hasattr(chain[-1], "inner_optimizer"):
+            chain.append(chain[-1].inner_optimizer)
+        scaled = any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in chain)
+        if scaled and keras.config.dtype_policy().name == "mixed_float16":
+            raise ValueError(
+                "under a mixed_float16 policy, pass ProximalOptimizer(SGD(...), ...) without a "
+                "LossScaleOptimizer inside: compile wraps the ProximalOptimizer in one of its own, and "
+                "the gradients would be unscaled twice"
+            )
         if getattr(_innermost(optimizer), "use_ema", False):
             raise ValueError(
                 "ProximalOptimizer cannot wrap an optimizer with use_ema=True: Keras averages the "
