@@ -479,18 +479,31 @@ class _ActiveInverse:
         k = self.idx.size
         return self._buf[:k, :k]
 
-    def _fold(self) -> None:
+    def _fold(self) -> np.ndarray:
+        """Fold the corrections into H0 and remove the dropped slots; returns, for each
+        active position after, the active position before (the live slots of the tail are
+        moved into the dropped ones)."""
         ks = self._feat.size
         H0 = self._buf[:ks, :ks]
         if self._U.shape[1]:
             H0 += self._U @ self._V.T
-        if not self._alive.all():
-            sl = self._slots
-            k = sl.size
-            self._buf[:k, :k] = H0[np.ix_(sl, sl)]
-            self._feat, self._alive = self._feat[sl], np.ones(k, dtype=bool)
+        if not self._alive.all():  # move the live slots from the tail into the dropped ones
+            k = self._slots.size
+            holes = np.flatnonzero(~self._alive[:k])
+            src = np.flatnonzero(self._alive[k:]) + k
+            H0[holes] = H0[src]
+            H0[:k, holes] = H0[:k, src]
+            feat = self._feat.copy()
+            feat[holes] = feat[src]
+            old = np.arange(k)
+            old[holes] = src
+            perm = (np.cumsum(self._alive) - 1)[old]
+            self._feat, self._alive = feat[:k], np.ones(k, dtype=bool)
+        else:
+            perm = np.arange(ks)
         self._U = self._V = np.empty((self._feat.size, 0))
         self._set_idx()
+        return perm
 
     def _apply(self, Xf: np.ndarray) -> np.ndarray:
         """:math:`H X` over all slots (``Xf`` zero on the dropped ones)."""
@@ -508,13 +521,14 @@ class _ActiveInverse:
 
     def update(self, keep: np.ndarray, new: np.ndarray) -> np.ndarray | None:
         """Keep the positions ``keep`` (a boolean mask over ``idx``) and append the columns
-        ``new``. Returns, for each kept position in the new order, the old position it came
-        from; None, with nothing changed, if the new columns are numerically dependent on
-        the kept ones (a Schur complement not safely positive definite)."""
+        ``new``. Returns, for each position of the new ``idx``, its position in the old
+        ``idx`` followed by ``new`` (the order may change); None, with nothing changed, if
+        the new columns are numerically dependent on the kept ones (a Schur complement not
+        safely positive definite)."""
         n = new.size
         R = self._slots[~keep]
         r = R.size
-        order = np.flatnonzero(keep)
+        order = np.concatenate((np.flatnonzero(keep), np.arange(keep.size, keep.size + n)))
         if r == 0 and n == 0:
             return order
         ks = self._feat.size
@@ -590,7 +604,7 @@ class _ActiveInverse:
             self._alive = np.concatenate((self._alive, np.ones(n, dtype=bool)))
         self._set_idx()
         if self._U.shape[1] >= _AS_FOLD or (~self._alive).sum() > max(16, self._feat.size // 4):
-            self._fold()
+            order = order[self._fold()]
         return order
 
     def drop(self, keep: np.ndarray) -> np.ndarray:
@@ -770,7 +784,7 @@ def gram_active_set(
             order = inv.update(keep, viol)
             if order is None:
                 break
-            s = np.concatenate((s[order], np.sign(u[viol])))
+            s = np.concatenate((s, np.sign(u[viol])))[order]
             A = inv.idx
             w[:] = 0.0
             w[A] = inv.solve(c[A] - a * s)
