@@ -19,10 +19,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # left to the TensorFlow run: the TensorFlow-only check, the slow convergence checks, the
-# subprocess round trips and the hypothesis sweep (each is backend-neutral code tested there)
+# subprocess round trips, the train-then-prune run and the hypothesis sweep (each is
+# backend-neutral code tested there)
 SLOW_OR_TF_ONLY = (
     "not mirrored and not momentum_fixed_point and not reaches_the_lasso and not needs_import"
-    " and not load_without_normreg and not any_zero_pattern"
+    " and not any_zero_pattern and not then_prune"
 )
 
 

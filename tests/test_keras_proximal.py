@@ -356,17 +356,33 @@ def run_python(code: str, env_extra: dict[str, str] | None = None) -> subprocess
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
-def test_loading_needs_import_normreg_keras(tmp_path):
+def test_loading_needs_import_normreg_keras_and_a_pruned_model_does_not(tmp_path):
     """What the docstrings say: load_model works without custom_objects after
-    `import normreg.keras`, and fails (Keras resolves its own L2) without it."""
+    `import normreg.keras`, and fails (Keras resolves its own L2) without it; a model from
+    prune_zero_units (whose layers had normreg regularizers) loads in a process that never
+    imports normreg. One subprocess for both (each costs a Keras start-up)."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_regularizer=nk.L2(0.1))])
     model.compile(nk.ProximalOptimizer(keras.optimizers.SGD(0.1), nk.L1(0.01)), "mse")
     model.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
     path = tmp_path / "m.keras"
     model.save(path)
+    net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu", kernel_regularizer=nk.L2(0.1),
+                                                                  activity_regularizer=nk.L1(0.1)),
+                            keras.layers.Dense(1, kernel_regularizer=nk.GroupLasso(0.1, axis=-1))])
+    K, b = net.layers[0].get_weights()
+    K[:, 1] = 0.0
+    net.layers[0].set_weights([K, b + 0.5])  # unit 1: constant relu(b + 0.5), folded
+    small = nk.prune_zero_units(net)
+    assert small.layers[0].units == 3
+    small.save(tmp_path / "small.keras")
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
     code = f"""
-        import keras
+        import sys, numpy as np, keras
+        small = keras.models.load_model({str(tmp_path / "small.keras")!r})
+        np.save({str(tmp_path / "p.npy")!r}, np.asarray(small.predict(np.load({str(tmp_path / "x.npy")!r}), verbose=0)))
+        print("NORMREG", any(name.startswith("normreg") for name in sys.modules))
         try:
             keras.models.load_model({str(path)!r})
         except Exception as err:
@@ -378,8 +394,11 @@ def test_loading_needs_import_normreg_keras(tmp_path):
     out = run_python(code, {"KERAS_BACKEND": BACKEND})
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.strip().splitlines()
-    assert lines[0].startswith("FAILED") and lines[0].endswith("True")
-    assert lines[1] == "LOADED ProximalOptimizer normreg.keras.L2(lam=0.1)"
+    assert lines[0] == "NORMREG False"  # the pruned model loaded without normreg
+    expected = np.asarray(keras.ops.convert_to_numpy(net(x, training=False)))
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, rtol=1e-5, atol=1e-6)
+    assert lines[1].startswith("FAILED") and lines[1].endswith("True")
+    assert lines[2] == "LOADED ProximalOptimizer normreg.keras.L2(lam=0.1)"
 
 
 @tf_only
