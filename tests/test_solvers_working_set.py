@@ -434,3 +434,21 @@ def test_gram_active_set_hands_over_to_fista_where_it_cannot_certify():
     sk = Lasso(alpha=lam, tol=1e-14, max_iter=1_000_000).fit(X, d.y)
     f_sk = objective(X, d.y, sk.coef_, sk.intercept_, nr.L1(lam))
     assert res.objective <= f_sk + 1e-10 * res.null_objective
+
+
+def test_group_lasso_path_on_the_gram_matrix_matches_the_data_path():
+    # regularization_path now holds m >= p problems (p <= 2048) as their Gram matrix; the
+    # group lasso runs FISTA working sets on it (no active-set method): same answers
+    from normreg.selection import _path
+    from normreg.solvers import _Problem
+
+    d = make_sparse_regression(300, 200, 10, noise=0.5, correlation=0.5, intercept=1.0, seed=6)
+    groups = _groups(200, np.random.default_rng(1))
+    factory = lambda lam: nr.GroupLasso(lam, groups)  # noqa: E731
+    lams = nr.selection.lambda_grid(nr.selection.lambda_max(d.X, d.y, factory), 15, 1e-2)
+    paths = [_path(_Problem(d.X, d.y, "squared", True, precompute=g), factory, lams, "auto", 1e-11, 100_000)
+             for g in (True, False)]
+    assert all(pth.converged.all() for pth in paths)
+    np.testing.assert_allclose(paths[0].coefs, paths[1].coefs, atol=1e-7 * np.abs(paths[1].coefs).max())
+    gram = nr.regularization_path(d.X, d.y, factory, lams, tol=1e-11, max_iter=100_000)
+    np.testing.assert_allclose(gram.coefs, paths[0].coefs, atol=1e-7 * np.abs(paths[1].coefs).max())
