@@ -667,9 +667,12 @@ def gram_active_set(
     :math:`|u_j| \le a` is violated (the largest violations first, at most
     ``max(30, |A|)`` of them), with :math:`s_j = \mathrm{sign}(u_j)`. When :math:`A` and
     :math:`s` stop changing, :math:`w` is the solution up to rounding. Every step costs
-    one product :math:`G_{:,A} w_A` (:math:`p|A|`, the full optimality check and duality
-    gap, no pass over the data) and the update of :math:`(G_{AA} + bI)^{-1}`
-    (:class:`_ActiveInverse`).
+    one product :math:`G_{:,A} w_A` (:math:`p|A|`, the full optimality check, and the
+    duality gap where no condition is violated beyond the tolerance; no pass over the data)
+    and the update of :math:`(G_{AA} + bI)^{-1}` (:class:`_ActiveInverse`). The first step
+    solves on the starting support and signs before any check: along a path, where the
+    start is the previous :math:`\lambda`'s solution and the inverse is carried over, that
+    is the new solution unless the support changes.
 
     It stops on the duality gap like :func:`working_set`. The gap's loss term comes from the
     Gram form, :math:`\tfrac12 w^\top G w - c^\top w + k`, which cancels; where its rounding
