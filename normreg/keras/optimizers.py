@@ -122,8 +122,9 @@ class ProximalOptimizer(keras.optimizers.Optimizer):
     It is a ``keras.optimizers.Optimizer`` built the way ``LossScaleOptimizer`` is: the prox
     runs inside the compiled train step (``tf.function``, XLA with ``jit_compile=True``,
     and Keras's stateless ``stateless_apply`` path on JAX), so ``steps_per_execution > 1``
-    works; under ``tf.distribute.MirroredStrategy`` it runs once per synchronized update on
-    every replica's copy. If the inner update is skipped (``LossScaleOptimizer`` on
+    works (on TensorFlow and JAX; Keras's PyTorch trainer refuses it for any optimizer);
+    under ``tf.distribute.MirroredStrategy`` it runs once per synchronized update on every
+    replica's copy. If the inner update is skipped (``LossScaleOptimizer`` on
     non-finite gradients, or a step that only accumulates gradients), so is the prox. Under
     a ``mixed_float16`` policy ``compile`` wraps it in a ``LossScaleOptimizer`` itself; a
     ``LossScaleOptimizer`` *inside* it is then refused (``compile`` would add a second
