@@ -425,6 +425,18 @@ def test_n_jobs_2_gives_the_n_jobs_1_results(reg):
     np.testing.assert_array_equal(a.coef_, b.coef_)
 
 
+@pytest.mark.parametrize(
+    "est", [E.Lasso(lam=0.05), E.GroupLasso(lam=0.05, groups=3), E.LogisticElasticNet(lam=0.02)], ids=type
+)
+def test_float32_stays_float32_and_near_the_float64_fit(reg, clf, est):
+    X, y = clf if isinstance(est, E.ClassifierMixin) else reg
+    f64 = type(est)(**est.get_params()).fit(X, y)
+    f32 = type(est)(**est.get_params()).fit(X.astype(np.float32), y)
+    assert f32.coef_.dtype == np.float32
+    np.testing.assert_allclose(f32.coef_, f64.coef_, rtol=0, atol=1e-4)
+    assert abs(f32.intercept_ - f64.intercept_) < 1e-4
+
+
 # ----------------------------------------------------------------------------------------
 # 7. bad input
 
