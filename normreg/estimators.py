@@ -690,8 +690,9 @@ class GroupLasso(_GroupLasso, _SingleRegressor):
     r"""Group lasso: minimize :math:`\frac{1}{2m}\|Xw + b - y\|_2^2 + \lambda\sum_g \sqrt{|g|}\,\|w_g\|_2`.
 
     scikit-learn has no group lasso; with groups of one feature each this is
-    ``sklearn.linear_model.Lasso(alpha=lam)``. (skglm's ``GroupLasso`` uses the same
-    :math:`\sqrt{|g|}` weights.)
+    ``sklearn.linear_model.Lasso(alpha=lam)``. skglm's ``GroupLasso(groups, alpha=lam,
+    weights=np.sqrt(sizes))`` is the same problem; its default weights are 1, not
+    :math:`\sqrt{|g|}` (``benchmarks/bench_solvers.py`` solves both, without intercept, to the same objective).
 
     Parameters
     ----------
