@@ -496,6 +496,23 @@ def test_bad_data_raise_naming_the_argument(reg, clf):
         E.LogisticLasso().predict(Xc)
 
 
+def test_one_vs_rest_wrapping_as_the_error_message_advises():
+    from sklearn.datasets import load_iris
+    from sklearn.multiclass import OneVsRestClassifier
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    ovr = OneVsRestClassifier(E.LogisticLasso(lam=0.01)).fit(X, y)
+    sk_ovr = OneVsRestClassifier(
+        sk.LogisticRegression(l1_ratio=1.0, C=1 / (0.01 * X.shape[0]), solver="saga", tol=1e-10, max_iter=100_000)
+    )
+    _quiet_fit(sk_ovr, X, y)
+    np.testing.assert_allclose(
+        [e.coef_ for e in ovr.estimators_], [e.coef_.ravel() for e in sk_ovr.estimators_], rtol=0, atol=1e-4
+    )
+    assert ovr.score(X, y) > 0.85
+
+
 # ----------------------------------------------------------------------------------------
 # 8. scikit-learn is imported by normreg.estimators only
 
