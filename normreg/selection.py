@@ -192,7 +192,27 @@ def lambda_grid(lam_max: float, n_lams: int = 50, eps: float = 1e-3) -> np.ndarr
     lm = check_scalar(lam_max, "lam_max", low=0.0, low_open=True)
     n = int(check_scalar(n_lams, "n_lams", low=1, integer=True))
     e = check_scalar(eps, "eps", low=0.0, high=1.0, low_open=True, high_open=True)
-    return np.geomspace(lm, lm * e, n)
+    if not lm * e > 0.0:
+        raise ValueError(f"eps * lam_max must be a positive float64; got eps={e!r}, lam_max={lm!r} (it underflows to 0)")
+    grid = np.geomspace(lm, lm * e, n)
+    if n > 1 and not (np.diff(grid) < 0).all():
+        raise ValueError(
+            f"n_lams={n} values between lam_max and eps * lam_max (eps={e!r}) are not all distinct in float64: "
+            "use fewer n_lams or a smaller eps"
+        )
+    return grid
+
+
+def _default_grid(prob: _Problem, probe: Penalty, n_lams: Any, eps: Any) -> np.ndarray:
+    r""":func:`lambda_grid` from :func:`lambda_max`, with an error that names the data where
+    :math:`\lambda_{\max} = 0` (every :math:`\lambda > 0` gives :math:`w = 0`)."""
+    lam_max = _lambda_max(prob, probe)
+    if lam_max == 0.0:
+        raise ValueError(
+            "lambda_max is 0 for this X and y (y is constant, or X^T (y - mean(y)) = 0): every lambda > 0 "
+            "gives w = 0, so there is no default grid; pass lams explicitly"
+        )
+    return lambda_grid(lam_max, n_lams, eps)
 
 
 def _check_lams(lams: Any) -> np.ndarray:
@@ -303,7 +323,7 @@ def regularization_path(
     gram_p = 2048 if solver in ("auto", "working-set") else np.inf
     prob = _Problem(X, y, loss, fit_intercept, gram_auto_p=gram_p)
     probe = _probe_penalty(penalty_factory, prob.p)
-    grid = _check_lams(lams) if lams is not None else lambda_grid(_lambda_max(prob, probe), n_lams, eps)
+    grid = _check_lams(lams) if lams is not None else _default_grid(prob, probe, n_lams, eps)
     res = _path(prob, penalty_factory, grid, solver, tol_, max_iter_)
     _warn_unconverged(res, solver, max_iter_)
     return res
@@ -428,7 +448,7 @@ def select_lambda(
     tol_, max_iter_ = _check_tol_iter(tol, max_iter)
     full = _Problem(X, y, loss, fit_intercept, precompute=False)
     probe = _probe_penalty(penalty_factory, full.p)
-    grid = _check_lams(lams) if lams is not None else lambda_grid(_lambda_max(full, probe), n_lams, eps)
+    grid = _check_lams(lams) if lams is not None else _default_grid(full, probe, n_lams, eps)
     seed_ = int(check_scalar(seed, "seed", low=0, integer=True))
     folds = _check_folds(cv, full.m, seed_)
     scores = np.empty((len(folds), grid.size))

@@ -297,7 +297,13 @@ def _result(prob: _Problem, pen: Penalty | None, solver: str, raw: _Raw) -> FitR
 
 
 def duality_gap(
-    X: Any, y: Any, coef: Any, intercept: float = 0.0, penalty: Penalty | None = None, loss: Loss = "squared"
+    X: Any,
+    y: Any,
+    coef: Any,
+    intercept: float = 0.0,
+    penalty: Penalty | None = None,
+    loss: Loss = "squared",
+    fit_intercept: bool = True,
 ) -> float:
     r"""The duality gap at :math:`(w, b)`: a certified upper bound on :math:`F(w, b) - F^\star`.
 
@@ -305,6 +311,9 @@ def duality_gap(
     :mod:`normreg.solvers.duality` for the dual points). It is :math:`\ge 0`, zero exactly at a
     minimizer, and needs no knowledge of :math:`F^\star`: this is what the working-set solver
     stops on. NaN where there is no certificate (no penalty, or ``lam = 0``).
+    ``fit_intercept`` says which problem :math:`F^\star` is the optimum of, as in
+    :func:`fit_linear`: with ``False`` the model has no intercept (``intercept`` must be 0),
+    and the gap vanishes at that model's minimizer, not the one with an intercept.
 
     Example
     -------
@@ -324,8 +333,13 @@ def duality_gap(
     w = _check_coef(coef, Xa.shape[1])
     b = check_scalar(intercept, "intercept")
     pen = _check_penalty(penalty, Xa.shape[1])
-    fit_intercept = True
-    prob = _Problem(Xa, ya, loss, fit_intercept, precompute=False)
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be True or False; got {fit_intercept!r}")
+    prob = _Problem(Xa, ya, loss, bool(fit_intercept), precompute=False)
+    if not fit_intercept:
+        if b != 0.0:
+            raise ValueError(f"intercept must be 0 with fit_intercept=False (a model without one); got {b!r}")
+        return certificate(prob, pen, w)
     if loss == "squared":
         # the intercept is eliminated: the gap at (w, b*(w)) plus F(w, b) - F(w, b*(w)),
         # which is (b - b*)^2 / 2 for the squared loss

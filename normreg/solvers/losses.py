@@ -8,6 +8,7 @@ distance :math:`f(x^+) - f(y) - \nabla f(y)^\top(x^+ - y)` that the line search 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -170,6 +171,19 @@ class _Logistic(_Smooth):
         return out
 
 
+def _safe_norm(u: np.ndarray) -> float:
+    """``||u||_2``, rescaled by ``max|u|`` only where the plain sum of squares over- or
+    underflows (bit-identical to ``np.linalg.norm`` otherwise)."""
+    with np.errstate(over="ignore", under="ignore"):
+        n = float(np.linalg.norm(u))
+    if n == 0.0 or not math.isfinite(n) or n < 1e-150:
+        top = float(np.abs(u).max())
+        if top == 0.0 or not math.isfinite(top):
+            return top
+        n = top * float(np.linalg.norm(u / top))
+    return n
+
+
 def _power_iteration(matvec: Callable[[np.ndarray], np.ndarray], q: int, n_iter: int = 50, rtol: float = 1e-4) -> float:
     """Largest eigenvalue of a symmetric positive semi-definite operator (Rayleigh quotient)."""
     v = np.random.default_rng(0).standard_normal(q)  # fixed start: results are reproducible
@@ -178,7 +192,7 @@ def _power_iteration(matvec: Callable[[np.ndarray], np.ndarray], q: int, n_iter:
     for _ in range(n_iter):
         u = matvec(v)
         new = float(v @ u)
-        nu = float(np.linalg.norm(u))
+        nu = _safe_norm(u)
         if nu == 0.0:
             return 0.0
         v = u / nu
@@ -203,7 +217,7 @@ def _lanczos_max(matvec: Callable[[np.ndarray], np.ndarray], q: int, n_iter: int
         u -= alpha * v + beta * v_prev
         T[k, k] = alpha
         new = float(np.linalg.eigvalsh(T[: k + 1, : k + 1])[-1]) if k else alpha
-        beta = float(np.linalg.norm(u))
+        beta = _safe_norm(u)
         if beta <= 1e-12 * max(new, 1e-300) or (k > 0 and abs(new - top) <= rtol * new):
             return new
         top = new

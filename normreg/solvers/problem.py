@@ -75,6 +75,30 @@ def _smooth_l2(penalty: Penalty | None) -> float | None:
     return None
 
 
+#: The range of entries the solvers handle: squares of entries, summed over the m rows (the
+#: Gram matrix, the Lipschitz constant, the loss), must stay in float64's normal range.
+_SCALE_LOW, _SCALE_HIGH = 1e-150, 1e150
+
+
+def _check_scale(a: np.ndarray, name: str, m: int) -> None:
+    """Refuse data whose squares leave float64's normal range (a clear error, where the solvers
+    would otherwise return a wrong point or loop: the review of issue 14 found both)."""
+    top = max(float(a.max()), -float(a.min()))  # max |a| without a copy of X
+    if top == 0.0 or _SCALE_LOW <= top <= _SCALE_HIGH / math.sqrt(m):
+        return
+    if name == "X":
+        what = "its columns' squared norms (the Gram matrix, the Lipschitz constant)"
+    else:
+        what = "the squared loss"
+    raise ValueError(
+        f"{name} is too {'small' if top < _SCALE_LOW else 'large'} for float64: its largest entry"
+        f"{' after centring' if name == 'y' else ''} is {top:.3g}, and {what} would "
+        f"{'underflow' if top < _SCALE_LOW else 'overflow'} (entries must lie within "
+        f"[{_SCALE_LOW:g}, {_SCALE_HIGH:g}/sqrt(m)]); rescale {name} (e.g. divide it by {top:.0e}) "
+        "and lam with it"
+    )
+
+
 class _Problem:
     """Validated data, the smooth part, the scale g0 and a Lipschitz estimate, built once."""
 
@@ -91,6 +115,9 @@ class _Problem:
         self.X, self.y = X, y
         self.m, self.p = X.shape
         m = self.m
+        _check_scale(X, "X", m)
+        if loss == "squared":
+            _check_scale(y - y.mean() if fit_intercept else y, "y", m)
         if loss == "squared":
             if fit_intercept:
                 self.xbar = X.mean(axis=0)

@@ -127,6 +127,15 @@ def _penalty_ops(
     return prox, (lambda v: _value(v[:p])), grad
 
 
+def _above(L: float, dd: float, tol_abs: float, n: int) -> bool:
+    """``L ||d||_2 / sqrt(n) > tol_abs``, i.e. ``L^2 dd > tol_abs^2 n``, the cheap test that the
+    residual cannot pass yet; in square roots where the squares over- or underflow."""
+    lhs, rhs = L * L * dd, tol_abs * tol_abs * n
+    if math.isfinite(lhs) and 1e-290 < rhs < 1e290 and (lhs > 1e-290 or dd == 0.0):
+        return lhs > rhs  # the usual case, unchanged
+    return L * math.sqrt(dd) > tol_abs * math.sqrt(n)
+
+
 def _proximal_gradient(
     sm: _Smooth,
     prox: Callable[[np.ndarray, float], np.ndarray],
@@ -178,6 +187,11 @@ def _proximal_gradient(
             if brg <= 0.5 * L * dd + slack:
                 break
             L = max(eta * L, 2.0 * brg / dd) if dd > 0.0 else eta * L
+            if not math.isfinite(L):  # NaN or inf: no step can pass, so never loop for ever
+                raise FloatingPointError(
+                    "the line search found no step size: the loss or its curvature is not finite "
+                    f"(L = {L}); check the scale of X and y"
+                )
         if track:
             history.append(fxn + pen_value(xn))
         if callback is not None:
@@ -185,7 +199,7 @@ def _proximal_gradient(
         if stop is not None and k % stop_every and dd > 0.0:
             ok = False  # the extra test is made every stop_every iterations only
         # ||d||_inf <= ||d||_2 <= sqrt(q) ||d||_inf: the max is only computed when it could pass
-        elif L * L * dd > tol_abs * tol_abs * d.size:
+        elif _above(L, dd, tol_abs, d.size):
             residual = L * math.sqrt(dd / d.size)  # a lower bound of the residual, for the record
             ok = False
         else:
