@@ -62,9 +62,7 @@ def _at_least_float32(x: Any) -> Any:
 
 def _soft_threshold(v: Any, t: Any) -> Any:
     r""":math:`\operatorname{sign}(v)\max(|v| - t, 0)` written as :math:`v - \operatorname{clip}(v, -t, t)`:
-    entries with :math:`|v_i| \le t` become an exact zero. (``ops.clip``, not
-    ``ops.minimum``/``ops.maximum``: on the PyTorch backend those return float32 for float64
-    operands.)"""
+    entries with :math:`|v_i| \le t` become an exact zero."""
     return v - ops.clip(v, -t, t)
 
 
@@ -406,7 +404,9 @@ class GroupLasso(Regularizer):
         norms = self._group_norms(rows)
         positive = ops.greater(norms, 0)
         safe = ops.where(positive, norms, ops.ones_like(norms))
-        shrink = ops.relu(1.0 - t * self._coef(v, self.lam) * self._weights(v, k) / safe)  # max(., 0)
+        # relu, not ops.maximum(., 0): on PyTorch, Keras's minimum/maximum return float32 for
+        # float64 operands (so _soft_threshold uses ops.clip)
+        shrink = ops.relu(1.0 - t * self._coef(v, self.lam) * self._weights(v, k) / safe)
         factors = ops.where(positive, shrink, ops.zeros_like(shrink))
         if self._segment_ids is not None:
             factors = ops.take(factors, ops.convert_to_tensor(self._segment_ids))
