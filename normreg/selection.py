@@ -193,7 +193,9 @@ def lambda_grid(lam_max: float, n_lams: int = 50, eps: float = 1e-3) -> np.ndarr
     n = int(check_scalar(n_lams, "n_lams", low=1, integer=True))
     e = check_scalar(eps, "eps", low=0.0, high=1.0, low_open=True, high_open=True)
     if not lm * e > 0.0:
-        raise ValueError(f"eps * lam_max must be a positive float64; got eps={e!r}, lam_max={lm!r} (it underflows to 0)")
+        raise ValueError(
+            f"eps * lam_max must be a positive float64; got eps={e!r}, lam_max={lm!r} (it underflows to 0)"
+        )
     grid = np.geomspace(lm, lm * e, n)
     if n > 1 and not (np.diff(grid) < 0).all():
         raise ValueError(
