@@ -35,7 +35,6 @@ that screening uses (Fercoq, Gramfort & Salmon, 2015).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,15 +221,3 @@ def _embed(v: np.ndarray, cols: np.ndarray, p: int) -> np.ndarray:
     out[cols] = v
     return out
 
-
-def null_objective(loss: str, y01_mean: float, fit_intercept: bool, fl0: float) -> float:
-    """:math:`F` of the model with :math:`w = 0` and its best intercept: the scale of the gap
-    tolerance (``fl0`` is :math:`\\|y_c\\|^2/(2m)` for the squared loss)."""
-    if loss == "squared":
-        out = fl0
-    elif fit_intercept:
-        q = y01_mean
-        out = -(q * math.log(q) + (1 - q) * math.log(1 - q)) if 0.0 < q < 1.0 else 0.0
-    else:
-        out = math.log(2.0)
-    return out if out > 0.0 else 1.0

@@ -48,7 +48,9 @@ class FitResult:
     intercept : float
         The intercept :math:`b` (``0.0`` if ``fit_intercept=False``).
     objective : float
-        :math:`F(w, b)` at the returned point, computed from the data.
+        :math:`F(w, b)` at the solution, computed from the data in float64 (for float32 input,
+        at the float64 solution before ``coef`` is rounded to float32; so are ``gap`` and
+        ``intercept``).
     n_iter : int
         Iterations performed.
     history : ndarray of shape (n_iter + 1,)
@@ -225,8 +227,10 @@ def fit_linear(
     ------
     ValueError
         Mismatched or non-finite ``X``/``y``, non-binary labels for the logistic loss,
-        ``tol <= 0``, ``max_iter < 1``, an unknown ``loss``/``solver``, or ``solver="gd"`` with
-        a non-smooth penalty.
+        ``tol <= 0``, ``max_iter < 1``, an unknown ``loss``/``solver``, ``solver="gd"`` with
+        a non-smooth penalty, or ``X`` (or, for the squared loss, the centred ``y``) with a
+        largest entry outside :math:`[10^{-150}, 10^{150}/\sqrt m]`, where the squares the
+        solvers form would leave float64's normal range (rescale the data, and ``lam`` with it).
     TypeError
         A ``penalty`` that is not a normreg penalty, non-numeric input.
 
