@@ -452,3 +452,73 @@ def test_group_lasso_path_on_the_gram_matrix_matches_the_data_path():
     np.testing.assert_allclose(paths[0].coefs, paths[1].coefs, atol=1e-7 * np.abs(paths[1].coefs).max())
     gram = nr.regularization_path(d.X, d.y, factory, lams, tol=1e-11, max_iter=100_000)
     np.testing.assert_allclose(gram.coefs, paths[0].coefs, atol=1e-7 * np.abs(paths[1].coefs).max())
+
+
+def test_a_warm_start_on_duplicated_columns_is_kept():
+    # review: FISTA splits the weight of duplicated columns between them, so its solution's
+    # support is numerically dependent and the active-set method cannot factor it; it used to
+    # restart from w = 0 (history[0] = F(0)), throwing the warm start away at every lambda
+    d = make_sparse_regression(120, 20, 4, noise=0.5, seed=2)
+    X = np.column_stack((d.X, d.X[:, :3]))
+    pen = nr.L1(0.01 * _lam_max(X, d.y))
+    sol = fit_linear(X, d.y, pen, tol=1e-10, max_iter=100_000)
+    assert sol.converged and np.all(sol.coef[[0, 1, 2, 20, 21, 22]] != 0)  # a split support
+    again = fit_linear(X, d.y, pen, tol=1e-8, max_iter=100_000, coef_init=sol.coef)
+    assert again.converged
+    assert again.history[0] == pytest.approx(sol.objective, rel=1e-12)  # F of the start, not F(0)
+    assert again.n_iter <= 5 < fit_linear(X, d.y, pen, tol=1e-8, max_iter=100_000).n_iter
+
+
+def _objective_longdouble(X, y, w, a, b, fit_intercept):
+    """F(w) (the intercept profiled out) in extended precision, independent of the solvers."""
+    Xl, yl, wl = X.astype(np.longdouble), y.astype(np.longdouble), np.asarray(w, dtype=np.longdouble)
+    if fit_intercept:
+        Xl, yl = Xl - Xl.mean(0), yl - yl.mean()
+    r = yl - Xl @ wl
+    return (r @ r) / (2 * len(y)) + np.longdouble(a) * np.abs(wl).sum() + np.longdouble(b) / 2 * (wl @ wl)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), kind=st.sampled_from(["plain", "duplicate", "big column", "n = p"]),
+       frac=st.sampled_from([1 - 1e-9, 0.999, 0.3, 1e-2, 1e-4]), l1_ratio=st.sampled_from([1.0, 0.7]),
+       fit_intercept=st.booleans(), tol=st.sampled_from([1e-5, 1e-10]))
+def test_gram_active_set_on_adversarial_problems_against_sklearn_in_extended_precision(
+        seed, kind, frac, l1_ratio, fit_intercept, tol):
+    # review: duplicated columns (non-unique solutions, singular G_AA), a column x 1e8,
+    # n = p (rank p - 1 after centring), lambda next to lambda_max and far below it. Wherever
+    # fit_linear says converged, its gap bounds F(w) - F(w_sklearn) computed in long double,
+    # and it is at most tol * F0; where it says not converged, it warned.
+    from sklearn.linear_model import enet_path
+
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(8, 50))
+    p = m if kind == "n = p" else int(rng.integers(3, m + 1))
+    X = rng.standard_normal((m, p))
+    if kind == "duplicate":
+        X[:, 1] = X[:, 0]
+    if kind == "big column":
+        X[:, 0] *= 1e8
+    w_true = rng.standard_normal(p) * (rng.random(p) < 0.3)
+    if kind == "big column":
+        w_true[0] *= 1e-8
+    y = X @ w_true + rng.choice([1e-6, 1.0]) * rng.standard_normal(m) + 3.0
+    Xc, yc = (X - X.mean(0), y - y.mean()) if fit_intercept else (X, y)
+    lam = frac * np.abs(Xc.T @ yc).max() / m / l1_ratio
+    pen = nr.L1(lam) if l1_ratio == 1.0 else nr.ElasticNet(lam, l1_ratio)
+    a, b = lam * l1_ratio, lam * (1 - l1_ratio)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = fit_linear(X, y, pen, fit_intercept=fit_intercept, tol=tol, max_iter=3000, precompute=True)
+    assert res.converged or any(issubclass(c.category, ConvergenceWarning) for c in caught)
+    if not res.converged:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, sk, _ = enet_path(Xc, yc, l1_ratio=l1_ratio, alphas=[lam], tol=1e-15, max_iter=100_000)
+    f0 = res.null_objective
+    assert res.gap <= tol * f0
+    f_res = _objective_longdouble(X, y, res.coef, a, b, fit_intercept)
+    f_sk = _objective_longdouble(X, y, sk[:, 0], a, b, fit_intercept)
+    assert float(f_res - f_sk) <= res.gap + 1e-14 * f0
+    gap = duality_gap(X, y, res.coef, res.intercept, pen, fit_intercept=fit_intercept)
+    assert gap <= tol * f0 * (1 + 1e-6) + 1e-15 * f0

@@ -692,6 +692,12 @@ def gram_active_set(
     inv = getattr(prob, "_active_inverse", None)
     if inv is None or inv.b != b:
         inv = _ActiveInverse(G, b)
+    def state(w: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, float, float]:
+        aux = G @ w if A.size > 0.1 * p else w[A] @ G[A]  # (a large gather costs more than G @ w)
+        wA = w[A]
+        fl = max(0.5 * float(wA @ aux[A]) - float(c[A] @ wA) + k0, 0.0)
+        return c - aux, fl, fl + st.value(w)  # v (minus the gradient of the loss), f, F
+
     # start from the cached active set (along a path, the previous lambda's), updated to
     # the support of the starting point
     supp = np.flatnonzero(w)
@@ -702,8 +708,13 @@ def gram_active_set(
         in_inv = np.zeros(p, dtype=bool)
         in_inv[inv.idx] = True
         if not inv.add(supp[~in_inv[supp]]) and not inv.reset(supp):
-            inv = _ActiveInverse(G, b)
-            w[:] = 0.0
+            # the starting support is numerically dependent (duplicated columns, whose weight
+            # FISTA splits): the starting point goes to the FISTA working sets as it is (it
+            # used to be replaced by w = 0, which threw the warm start away)
+            prob._active_inverse = _ActiveInverse(G, b)  # type: ignore[attr-defined]
+            v, fl, fval = state(w, supp)
+            gap = squared_gap(st, w, v, fl)[0]
+            return _Raw(w, 0, [fval], False, gap / f0, 1.0, gap=gap, relative=True, solver="working-set")
     prob._active_inverse = inv  # type: ignore[attr-defined]
     s = np.sign(w[inv.idx])
     history: list[float] = []
@@ -725,11 +736,6 @@ def gram_active_set(
     n = n_pred
     f_best = math.nan
     polished = False
-    def state(w: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, float, float]:
-        aux = G @ w if A.size > 0.1 * p else w[A] @ G[A]  # (a large gather costs more than G @ w)
-        wA = w[A]
-        fl = max(0.5 * float(wA @ aux[A]) - float(c[A] @ wA) + k0, 0.0)
-        return c - aux, fl, fl + st.value(w)  # v (minus the gradient of the loss), f, F
 
     while True:
         A = inv.idx
