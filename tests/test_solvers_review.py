@@ -195,3 +195,43 @@ def test_history_has_one_entry_per_iteration_plus_the_start():
         warnings.simplefilter("ignore", ConvergenceWarning)
         res = fit_linear(d.X, d.y, nr.L1(0.001), tol=1e-6, max_iter=10_000)
     assert res.history.shape == (res.n_iter + 1,)
+
+
+@pytest.mark.parametrize("c", [1e3, 1e6])
+@pytest.mark.parametrize(("solver", "kind"), [("fista", "l1"), ("ista", "l1"), ("gd", "l2")])
+def test_logistic_first_order_fits_on_large_features_stop_at_the_answer(c, solver, kind):
+    # X -> c X, lam -> c lam (lam -> c^2 lam for L2) has the solution w / c and the same
+    # intercept. Reviewed code: the gradient-mapping rule held the intercept's gradient to
+    # tol * g0, and g0 grows with c, so at c = 1e6 FISTA stopped with converged=True, the
+    # intercept 0.058 and the coefficients 1.7 % off. Now it meets the rule or says it did not.
+    d = make_sparse_classification(100, 20, 4, seed=0)
+    lam = 0.3 * nr.selection.lambda_max(d.X, d.y, nr.L1, loss="logistic")
+    pen = (lambda s: nr.L1(lam * s)) if kind == "l1" else (lambda s: nr.L2(lam * s * s))
+    ref = fit_linear(d.X, d.y, pen(1.0), loss="logistic", tol=1e-12, max_iter=100_000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = fit_linear(c * d.X, d.y, pen(c), loss="logistic", solver=solver, max_iter=3000)
+    if not res.converged:  # the honest outcome on so ill-conditioned a problem: it says so
+        assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        return
+    assert abs(res.intercept - ref.intercept) < 1e-4
+    np.testing.assert_allclose(c * res.coef, ref.coef, rtol=0, atol=1e-4 * np.abs(ref.coef).max())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="working_set.py (not this reviewer's file): a squared-loss group lasso on X scaled by 1e-20 "
+    "(lam by 1e-20) does not converge in 3000 iterations (coefficients 1.4 off after rescaling) where the "
+    "lasso at 1e-150 does; suspected: the absolute floor max(L_sub, 1e-12) on the inner step's L, which "
+    "at this scale (L ~ 1e-40) makes every step 1e28 times too short",
+)
+def test_group_lasso_on_a_small_scale_design_converges():
+    d = make_sparse_regression(100, 20, 4, noise=0.5, seed=0)
+    groups = [list(range(i, i + 5)) for i in range(0, 20, 5)]
+    lam = 0.3 * nr.selection.lambda_max(d.X, d.y, nr.L1)
+    ref = fit_linear(d.X, d.y, nr.GroupLasso(lam, groups), tol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = fit_linear(1e-20 * d.X, d.y, nr.GroupLasso(1e-20 * lam, groups), max_iter=3000)
+    assert res.converged
+    np.testing.assert_allclose(1e-20 * res.coef, ref.coef, rtol=0, atol=1e-5 * np.abs(ref.coef).max())

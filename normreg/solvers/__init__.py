@@ -80,7 +80,11 @@ zero exactly at a minimizer (for ``"gd"`` it is :math:`\nabla F`). A solver stop
 
 where :math:`b_0` is the best intercept for :math:`w = 0`. For the squared loss
 :math:`g_0 = \|X^\top(y - \bar y)\|_\infty/m`, the smallest :math:`\lambda` for which the lasso
-solution is :math:`w = 0`, so ``tol`` is relative to the scale of the problem. Before it stops,
+solution is :math:`w = 0`, so ``tol`` is relative to the scale of the problem. The logistic
+loss's intercept entry of :math:`G_t` is held to :math:`\texttt{tol}\cdot\min(g_0, 1)` instead:
+its gradient is a mean of numbers in :math:`[-1, 1]` whatever the scale of :math:`X`, while
+:math:`g_0` grows with :math:`X` (features in the thousands would otherwise let the intercept
+stop far from its optimum with ``converged=True``). Before it stops,
 the solver recomputes the gradient from scratch at the point it returns, :math:`x_{k+1}`, and
 requires :math:`\|G_t(x_{k+1})\|_\infty \le 2\,\texttt{tol}\cdot g_0` as well (otherwise it goes
 on). A solver that reaches ``max_iter`` first sets ``converged=False`` and warns with

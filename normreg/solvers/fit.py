@@ -126,6 +126,10 @@ def _solve(
     else:
         L = prob.lipschitz if lipschitz is None else lipschitz
     tol_abs = tol * prob.scale
+    # the logistic intercept's gradient is a mean of numbers in [-1, 1], whatever the scale of
+    # X: it is held to tol * min(g0, 1), not tol * g0 (a g0 that grows with X let FISTA stop
+    # with the intercept 0.06 off on features scaled by 1e6)
+    bw = max(prob.scale, 1.0) if prob.q > prob.p else 1.0
     sm = prob.smooth
     if solver == "gd":
         l2 = _smooth_l2(penalty)
@@ -139,11 +143,11 @@ def _solve(
             L = L + l2
         return _proximal_gradient(
             sm, lambda v, t: v, lambda v: 0.0, theta0, L, tol_abs, max_iter, False, False, callback, prob.p,
-            track=track,
+            track=track, b_weight=bw,
         )
     prox, value, grad = _penalty_ops(penalty, prob.p, prob.q)
     if solver == "subgradient":
-        return _subgradient(sm, prox, value, grad, theta0, L, tol_abs, max_iter, callback, prob.p)
+        return _subgradient(sm, prox, value, grad, theta0, L, tol_abs, max_iter, callback, prob.p, b_weight=bw)
     thr = _l1_threshold(penalty)
     accelerate = solver == "fista"
     if screen and thr is not None and isinstance(sm, _SquaredGram):
@@ -152,7 +156,8 @@ def _solve(
             sm, prox, value, theta0, L, tol_abs, max_iter, accelerate, restart, callback, thr, prev, track
         )
     return _proximal_gradient(
-        sm, prox, value, theta0, L, tol_abs, max_iter, accelerate, restart, callback, prob.p, track=track
+        sm, prox, value, theta0, L, tol_abs, max_iter, accelerate, restart, callback, prob.p, track=track,
+        b_weight=bw,
     )
 
 

@@ -127,6 +127,13 @@ def _penalty_ops(
     return prox, (lambda v: _value(v[:p])), grad
 
 
+def _wmax(v: np.ndarray, p: int, b_weight: float) -> float:
+    """``max |v|`` with the entries past ``p`` (the logistic intercept) times ``b_weight``."""
+    if b_weight == 1.0 or v.size == p:
+        return float(np.abs(v).max())
+    return max(float(np.abs(v[:p]).max(initial=0.0)), b_weight * float(np.abs(v[p:]).max()))
+
+
 def _above(L: float, dd: float, tol_abs: float, n: int) -> bool:
     """``L ||d||_2 / sqrt(n) > tol_abs``, i.e. ``L^2 dd > tol_abs^2 n``, the cheap test that the
     residual cannot pass yet; in square roots where the squares over- or underflow."""
@@ -152,6 +159,7 @@ def _proximal_gradient(
     track: bool = True,
     stop: Callable[[np.ndarray, np.ndarray], bool] | None = None,
     stop_every: int = 10,
+    b_weight: float = 1.0,
 ) -> _Raw:
     """ISTA / FISTA (and GD, with the identity as prox) with backtracking on L.
 
@@ -161,6 +169,10 @@ def _proximal_gradient(
     ``stop(x, aux)``, if given, is a second condition beside the gradient-mapping test, both
     made every ``stop_every`` iterations only (``tol_abs=inf`` leaves ``stop`` alone). The
     working-set solver passes a bound on the duality gap of its sub-problem here.
+
+    ``b_weight`` multiplies the intercept's entry ``theta[p:]`` (logistic loss) in the
+    residual: :func:`normreg.solvers.fit._solve` sets it so that the intercept's gradient is
+    held to ``tol`` times its own scale, not ``g0`` (which grows with ``X``).
     """
     need_f = track or sm.needs_fy
     x = theta0
@@ -203,14 +215,14 @@ def _proximal_gradient(
             residual = L * math.sqrt(dd / d.size)  # a lower bound of the residual, for the record
             ok = False
         else:
-            residual = L * float(np.abs(d).max())
+            residual = L * _wmax(d, p, b_weight)
             ok = residual <= tol_abs
         if ok:
             # Confirm from scratch (the images were updated by linearity): the gradient mapping
             # at x+ itself, from a freshly computed gradient, must be small too.
             axn = sm.aux(xn)
             g = sm.grad(xn, axn)
-            if L * float(np.abs(prox(xn - g / L, 1.0 / L) - xn).max()) <= 2.0 * tol_abs and (
+            if L * _wmax(prox(xn - g / L, 1.0 / L) - xn, p, b_weight) <= 2.0 * tol_abs and (
                 stop is None or dd == 0.0 or stop(xn, axn)
             ):
                 converged = True
@@ -239,7 +251,7 @@ def _proximal_gradient(
                 fy = sm.value(y, ay)
         gy = sm.grad(y, ay)
     if not converged and k:
-        residual = L * float(np.abs(d).max())
+        residual = L * _wmax(d, p, b_weight)
     if not track:
         history = [sm.value(xn, axn) + pen_value(xn)]
     return _Raw(xn, k, history, converged, residual, L)
@@ -256,6 +268,7 @@ def _subgradient(
     max_iter: int,
     callback: Callable[[int, np.ndarray], Any] | None,
     p: int,
+    b_weight: float = 1.0,
 ) -> _Raw:
     """w <- w - (1/(L sqrt(k))) (grad f(w) + g), g the minimum-norm subgradient; keeps the best iterate."""
     x = theta0
@@ -269,7 +282,7 @@ def _subgradient(
     for k in range(1, max_iter + 1):
         g = sm.grad(x, ax)
         # optimality test at x: the gradient mapping with step 1/L
-        residual = L * float(np.abs(prox(x - g / L, 1.0 / L) - x).max())
+        residual = L * _wmax(prox(x - g / L, 1.0 / L) - x, p, b_weight)
         if residual <= tol_abs:
             converged, best = True, x
             k -= 1
