@@ -222,8 +222,9 @@ def test_logistic_first_order_fits_on_large_features_stop_at_the_answer(c, solve
     strict=True,
     reason="working_set.py (not this reviewer's file): a squared-loss group lasso on X scaled by 1e-20 "
     "(lam by 1e-20) does not converge in 3000 iterations (coefficients 1.4 off after rescaling) where the "
-    "lasso at 1e-150 does; suspected: the absolute floor max(L_sub, 1e-12) on the inner step's L, which "
-    "at this scale (L ~ 1e-40) makes every step 1e28 times too short",
+    "lasso does; the inner FISTA is called with L = 1e-12, the absolute floor max(L_sub, 1e-12) of "
+    "working_set.py, where the curvature is about 1e-40 (steps 1e28 times too short; the line search only "
+    "raises L), and ends each budget with L = 1e-12",
 )
 def test_group_lasso_on_a_small_scale_design_converges():
     d = make_sparse_regression(100, 20, 4, noise=0.5, seed=0)
