@@ -38,7 +38,11 @@ What the estimators accept
   integer weights equal repeated rows. :func:`~normreg.fit_linear` has no weights; the
   estimators centre ``X`` and ``y`` by their weighted means, scale row :math:`i` by
   :math:`\sqrt{s_i m / \sum s}`, fit without intercept and recover
-  :math:`b = \bar y_s - \bar x_s^\top w`; this is the same problem exactly. The logistic
+  :math:`b = \bar y_s - \bar x_s^\top w`; this is the same problem exactly. Rows of
+  weight 0 are dropped; only the weights' ratios matter, at any scale (``1e307`` or
+  subnormal). In the ``...CV`` estimators the weights also weight each fold's validation
+  loss (as in scikit-learn's ``LassoCV``), and a fold whose training or validation
+  samples all have weight 0 is refused. The logistic
   estimators have no ``sample_weight`` (their ``fit`` does not take it, which is how
   scikit-learn's meta-estimators learn that it is unsupported).
 * scipy sparse ``X``: accepted, but the solvers are dense, so ``X`` is **densified**
@@ -286,6 +290,19 @@ def _validation_loss(Z: np.ndarray, y: np.ndarray, sw: np.ndarray | None, loss: 
     return np.average(L, axis=0, weights=sw)
 
 
+def _standard_error(scores: np.ndarray) -> np.ndarray:
+    """sd over folds (ddof=1) / sqrt(K) of each column, without over- or underflow.
+
+    The columns are scaled by a power of two near their largest entry first (exact, so
+    ordinary scores give ``scores.std(axis=0, ddof=1) / sqrt(K)`` bit for bit): squared
+    deviations of scores near 1e280 (``y`` times 1e140) overflowed to inf, those of scores
+    near 1e-280 underflowed to 0, and the 1-SE rule then chose the end of the grid.
+    """
+    top = np.abs(scores).max(axis=0)
+    e = np.where(top > 0, np.frexp(top)[1], 0)
+    return np.ldexp(np.ldexp(scores, -e).std(axis=0, ddof=1), e) / np.sqrt(scores.shape[0])
+
+
 def _fold(
     X: np.ndarray,
     y: np.ndarray,
@@ -350,6 +367,9 @@ class _Base(BaseEstimator):
             sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             if not (sw > 0).any():
                 raise ValueError("sample_weight must have at least one positive entry; got all zeros")
+            # only ratios matter: bring the largest weight into [0.5, 1) by a power of two (exact),
+            # so that sums of 1e307s do not overflow and subnormal weights do not give inf scales
+            sw = np.ldexp(sw, -int(np.frexp(sw.max())[1]))
         return X, y, sw
 
     def _X(self, X: Any) -> np.ndarray:
@@ -401,8 +421,8 @@ class _ClassifierBase(ClassifierMixin, _Base):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of ``classes_[0]`` and ``classes_[1]``: :math:`1 - \\sigma(z)`, :math:`\\sigma(z)`."""
-        p1 = expit(self.decision_function(X))
-        return np.column_stack((1.0 - p1, p1))
+        z = self.decision_function(X)
+        return np.column_stack((expit(-z), expit(z)))  # not 1 - expit(z): that is 0 for z > 37
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         z = self.decision_function(X)
@@ -462,6 +482,14 @@ class _CVMixin:
         folds = list(cv.split(X, y, groups))
         if len(folds) < 2:
             raise ValueError(f"cv must give at least 2 folds; got {len(folds)}")
+        if sw is not None:
+            for k, (tr, te) in enumerate(folds, start=1):
+                for part, idx in (("training", tr), ("validation", te)):
+                    if not (sw[idx] > 0).any():
+                        raise ValueError(
+                            f"sample_weight is zero on every sample of the {part} set of fold {k} of "
+                            f"{len(folds)}: that fold can neither be fitted nor scored; choose other folds"
+                        )
         _warn_if_badly_scaled(X, name)
         out = Parallel(n_jobs=self.n_jobs)(  # type: ignore[attr-defined]
             delayed(_fold)(X, yy, sw, tr, te, factory, lams, self._loss, fi, self.tol, self.max_iter)  # type: ignore[attr-defined]
@@ -477,7 +505,7 @@ class _CVMixin:
                 stacklevel=3,
             )
         mean = scores.mean(axis=0)
-        se = scores.std(axis=0, ddof=1) / np.sqrt(len(folds))
+        se = _standard_error(scores)
         best = int(np.argmin(mean))
         i1se = int(np.flatnonzero(mean <= mean[best] + se[best])[0])
         self.lams_, self.cv_scores_, self.cv_mean_, self.cv_se_ = lams, scores, mean, se
@@ -488,6 +516,9 @@ class _CVMixin:
             self.coef_, self.intercept_, self.n_iter_, self.dual_gap_ = _fit_one(
                 X, yy, sw, self._penalty(lam, p), self._loss, fi, self.tol, self.max_iter, name,  # type: ignore[attr-defined]
             )  # fmt: skip
+        else:  # no model: none left over from an earlier fit with refit=True either
+            for attr in ("coef_", "intercept_", "n_iter_", "dual_gap_"):
+                self.__dict__.pop(attr, None)
         return self
 
 
@@ -571,11 +602,15 @@ _CV_ATTRS = """
         formula; scikit-learn's ``mse_path_`` is twice it) or the mean log-loss,
         weighted by ``sample_weight`` where given.
     cv_mean_, cv_se_ : ndarray of shape (n_lams,)
-        Mean over folds and its standard error :math:`\\operatorname{sd}/\\sqrt{K}` (ddof=1).
+        Mean over folds (unweighted, as scikit-learn's ``mse_path_.mean(axis=1)``) and its
+        standard error :math:`\\operatorname{sd}/\\sqrt{K}` (ddof=1). glmnet's ``cvm`` and
+        ``cvsd`` (``cv.glmnet``; Friedman, Hastie & Tibshirani 2010) weight the folds by their
+        size and are these on equal folds.
     lam_, best_index_ :
-        :math:`\\hat\\lambda = \\arg\\min` ``cv_mean_``.
+        :math:`\\hat\\lambda = \\arg\\min` ``cv_mean_`` (the largest such on ties).
     lam_1se_, index_1se_ :
-        The largest :math:`\\lambda` with ``cv_mean_ <= cv_mean_[best] + cv_se_[best]``.
+        The largest :math:`\\lambda` of the grid with ``cv_mean_ <= cv_mean_[best] + cv_se_[best]``:
+        glmnet's ``lambda.1se``.
     coef_, intercept_, n_iter_, dual_gap_ :
         Of the refitted model (``refit=True``)."""
 

@@ -208,6 +208,10 @@ def test_lasso_cv_matches_sklearn_lasso_cv_and_the_one_se_rule(reg):
     assert ours.lam_ == theirs.alpha_
     assert ours.lam_1se_ == _one_se_by_loop(theirs.alphas_, theirs.mse_path_)
     assert ours.lam_1se_ > ours.lam_  # the rule did something here
+    # glmnet's cvsd (cran/glmnet R/cv.elnet.R) on equal folds: sqrt(mean sq. deviation / (K - 1)) = sd(ddof=1)/sqrt(K)
+    mse = theirs.mse_path_
+    glmnet_sd = np.sqrt(((mse - mse.mean(axis=1, keepdims=True)) ** 2).mean(axis=1) / (5 - 1))
+    np.testing.assert_allclose(2 * ours.cv_se_, glmnet_sd, rtol=1e-6)
     np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=0, atol=1e-6)
     one_se = E.LassoCV(lams=ours.lams_, cv=KFold(5), rule="1se", tol=1e-10).fit(X, y)
     direct = E.Lasso(lam=ours.lam_1se_, tol=1e-10).fit(X, y)
@@ -547,3 +551,77 @@ def test_unscaled_features_warn_before_the_solver_runs(monkeypatch):
         warnings.simplefilter("error", E.ConvergenceWarning)
         pipe = make_pipeline(StandardScaler(), E.LogisticLasso(lam=0.01)).fit(X, y)  # the fix: no warning
     assert pipe[-1].dual_gap_ >= 0 and pipe.score(X, y) > 0.95
+
+
+# ----------------------------------------------------------------------------------------
+# 10. review findings (each test failed on the code before its fix)
+
+
+def test_cv_choice_is_scale_equivariant_at_extreme_y(reg):
+    """y x 1e140 is within the solvers' range; the fold scores (~1e280) squared overflowed in
+    ``std``, cv_se_ became inf and lam_1se_ silently lambda_max (2.52 instead of 0.080)."""
+    X, y = reg
+    base = E.LassoCV(n_lams=6, cv=3, tol=1e-10).fit(X, y)
+    assert base.index_1se_ > 0  # the rule picks a point inside the grid
+    for c in (1e140, 1e-140):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # no overflow on the way
+            big = E.LassoCV(n_lams=6, cv=3, tol=1e-10).fit(X, y * c)
+        np.testing.assert_allclose(big.lams_, c * base.lams_, rtol=1e-12)
+        np.testing.assert_allclose(big.cv_se_, c**2 * base.cv_se_, rtol=1e-6)
+        assert (big.best_index_, big.index_1se_) == (base.best_index_, base.index_1se_)
+
+
+def test_sample_weights_at_the_ends_of_the_float_range(reg):
+    """Only the weights' ratios matter: their sum overflowing (1e307 each) gave NaN ("X must not
+    contain NaN"), subnormal weights an infinite scale factor."""
+    X, y = reg
+    s = np.random.default_rng(5).uniform(0.5, 2.0, X.shape[0])
+    ref = E.Lasso(lam=0.05, **TIGHT).fit(X, y, sample_weight=s)
+    ref_cv = E.LassoCV(lams=[0.3, 0.1, 0.03], cv=3, tol=1e-12).fit(X, y, sample_weight=s)
+    for c in (1e307, 1e-310):
+        est = E.Lasso(lam=0.05, **TIGHT).fit(X, y, sample_weight=s * c)
+        np.testing.assert_allclose(est.coef_, ref.coef_, rtol=0, atol=1e-10)
+        assert abs(est.intercept_ - ref.intercept_) < 1e-10
+        cv = E.LassoCV(lams=[0.3, 0.1, 0.03], cv=3, tol=1e-12).fit(X, y, sample_weight=s * c)
+        np.testing.assert_allclose(cv.cv_scores_, ref_cv.cv_scores_, rtol=1e-8)
+
+
+def test_a_fold_without_weight_is_refused_naming_sample_weight(reg):
+    X, y = reg
+    on_first = np.arange(X.shape[0]) < 27  # KFold(3)'s first validation set
+    for w, part in ((np.where(on_first, 0.0, 1.0), "validation"), (np.where(on_first, 1.0, 0.0), "training")):
+        with pytest.raises(ValueError, match=f"sample_weight is zero on every sample of the {part} set of fold 1"):
+            E.LassoCV(lams=[0.3, 0.1], cv=KFold(3)).fit(X, y, sample_weight=w)  # was ZeroDivisionError
+
+
+def test_refit_false_after_a_refit_leaves_no_stale_model(reg):
+    X, y = reg
+    est = E.LassoCV(lams=[0.3, 0.1, 0.03], cv=3).fit(X, y)
+    est.set_params(refit=False).fit(X[:, :6], y)
+    assert est.n_features_in_ == 6
+    for attr in ("coef_", "intercept_", "n_iter_", "dual_gap_"):
+        assert not hasattr(est, attr), attr
+    with pytest.raises(NotFittedError):
+        est.predict(X[:, :6])
+
+
+def test_predict_proba_follows_classes_and_keeps_small_probabilities(reg):
+    """String labels: column j is P(classes_[j]); probabilities far below eps are not rounded to 0
+    (1 - sigmoid(40) was 0.0 exactly; predict_log_proba gave -40)."""
+    from scipy.special import expit
+
+    X, y = reg
+    labels = np.where(y > 0, "yes", "no")
+    est = E.LogisticLasso(lam=0.001, **TIGHT).fit(X, labels)
+    assert list(est.classes_) == ["no", "yes"]
+    Xt = 20 * X  # |x w + b| up to a few hundred: probabilities down to 1e-100 and below, not 0
+    z = est.decision_function(Xt)
+    assert 100 < np.abs(z).max() < 700
+    P = est.predict_proba(Xt)
+    np.testing.assert_allclose(P, np.column_stack((expit(-z), expit(z))), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.log(P), est.predict_log_proba(Xt), rtol=1e-12, atol=1e-14)
+    assert np.array_equal(est.predict(Xt), np.where(P[:, 1] > P[:, 0], "yes", "no"))
+    sk_fit = _quiet_fit(sk.LogisticRegression(l1_ratio=1.0, C=1 / (0.001 * X.shape[0]), solver="saga",
+                                              tol=1e-12, max_iter=100_000), X, labels)  # fmt: skip
+    np.testing.assert_array_equal(sk_fit.classes_, est.classes_)
