@@ -578,7 +578,10 @@ _FIT_ATTRS = """
 _CV_DOC = """
     lams : array_like or None, default=None
         The grid of :math:`\\lambda`; default ``n_lams`` values from :math:`\\lambda_{\\max}`
-        (of all the data) down to ``eps`` times it, log-spaced.
+        (of all the data, weighted by ``sample_weight``) down to ``eps`` times it, log-spaced,
+        as scikit-learn's. For ``l1_ratio`` below 0.001 (at 0 no :math:`\\lambda` zeroes every
+        coefficient), :math:`\\lambda_{\\max}` is that of ``l1_ratio=0.001`` (glmnet's
+        convention; scikit-learn's ``ElasticNetCV`` refuses to make a grid for 0).
     n_lams : int, default=100
     eps : float, default=1e-3
     cv : int, splitter or iterable, default=None

@@ -625,3 +625,27 @@ def test_predict_proba_follows_classes_and_keeps_small_probabilities(reg):
     sk_fit = _quiet_fit(sk.LogisticRegression(l1_ratio=1.0, C=1 / (0.001 * X.shape[0]), solver="saga",
                                               tol=1e-12, max_iter=100_000), X, labels)  # fmt: skip
     np.testing.assert_array_equal(sk_fit.classes_, est.classes_)
+
+
+def test_weighted_lasso_cv_equals_sklearn_weighted_lasso_cv(reg):
+    """sample_weight in the default grid (lambda_max of the weighted problem), in each fold's fit and
+    in its validation loss: scikit-learn's LassoCV does all three the same way."""
+    X, y = reg
+    s = np.random.default_rng(4).uniform(0.0, 3.0, X.shape[0])
+    ours = E.LassoCV(n_lams=8, cv=KFold(4), tol=1e-12).fit(X, y, sample_weight=s)
+    theirs = sk.LassoCV(alphas=8, cv=KFold(4), tol=1e-14, max_iter=100_000).fit(X, y, sample_weight=s)
+    np.testing.assert_allclose(ours.lams_, theirs.alphas_, rtol=1e-12)
+    np.testing.assert_allclose(2 * ours.cv_scores_.T, theirs.mse_path_, rtol=1e-7)
+    assert ours.best_index_ == int(np.argmin(theirs.mse_path_.mean(axis=1)))
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=0, atol=1e-8)
+
+
+def test_ridge_end_default_grid_is_glmnets_and_sklearn_refuses_it(reg):
+    X, y = reg
+    ref = E.ElasticNetCV(l1_ratio=1e-3, n_lams=3, cv=2, refit=False).fit(X, y).lams_
+    for r in (0.0, 1e-4):
+        np.testing.assert_array_equal(E.ElasticNetCV(l1_ratio=r, n_lams=3, cv=2, refit=False).fit(X, y).lams_, ref)
+    lasso_max = E.LassoCV(n_lams=3, cv=2, refit=False).fit(X, y).lams_[0]
+    np.testing.assert_allclose(ref[0], 1000 * lasso_max, rtol=1e-12)
+    with pytest.raises(ValueError, match="l1_ratio=0"):
+        sk.ElasticNetCV(l1_ratio=0.0, cv=2).fit(X, y)
