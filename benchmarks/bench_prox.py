@@ -7,7 +7,8 @@ cross-entropy on batches of 32. Three variants of the step, all from the same we
 * ``prox``     -- ``normreg.keras.ProximalOptimizer(SGD(0.05), L1(1e-4))``: the same update, then
   soft-thresholding of the three kernels inside the compiled step;
 * ``callback`` -- ``SGD(0.05)`` plus ``normreg.keras.ProximalCallback(L1(1e-4))`` called after
-  each step, as ``fit`` calls it: the earlier way, outside the compiled step (for comparison).
+  each step, as ``fit`` calls it: the earlier way, outside the compiled step (for comparison;
+  deprecated since 0.2, its FutureWarning silenced here).
 
 Each call is what ``fit`` runs per batch: the model's compiled ``train_function`` on the next
 batch of a ``tf.data`` iterator (``steps_per_execution=1``), in ``graph`` mode
@@ -30,6 +31,7 @@ import json
 import os
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -97,7 +99,9 @@ def make_step(variant: str, mode: str) -> Callable[[], None]:
     train = model.train_function
     if variant != "callback":
         return lambda: train(iterator)
-    cb = nk.ProximalCallback(nk.L1(LAM))
+    with warnings.catch_warnings():  # deprecated since 0.2; timed here as the reference it was
+        warnings.filterwarnings("ignore", "ProximalCallback is deprecated", FutureWarning)
+        cb = nk.ProximalCallback(nk.L1(LAM))
     cb.set_model(model)
     cb.on_train_begin()
 

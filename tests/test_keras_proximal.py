@@ -431,3 +431,45 @@ def test_mirrored_strategy_gives_the_single_device_result():
     out = run_python(code)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split()[0] == "OK" and int(out.stdout.split()[1]) > 0
+
+
+# -- ProximalCallback: deprecated in 0.2, the same arithmetic from outside the step ----------
+def test_proximal_callback_warns_with_the_replacement_and_matches_the_optimizer():
+    """Constructing the callback emits a FutureWarning (shown to end users by default) that
+    names ProximalOptimizer and the one-line replacement with the user's own penalty and
+    include; until 0.3 it still trains to the weights and exact zeros of
+    ProximalOptimizer(SGD), under a schedule too (the rate of the step just taken)."""
+    X, y = linear_data()
+    lam = 0.2
+    with pytest.warns(FutureWarning) as record:
+        nk.ProximalCallback(nk.L1(lam))
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "deprecated since normreg 0.2" in message and "removed in 0.3" in message
+    assert f"ProximalOptimizer(optimizer, {nk.L1(lam)!r})" in message, message
+    assert record[0].filename == __file__  # points at the caller's line, not at normreg
+    with pytest.warns(FutureWarning, match=r"include=include\)"):
+        nk.ProximalCallback(nk.L1(lam), include=lambda v: True)
+
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([29], [0.1, 0.02])
+    trained = []
+    for use_callback in (True, False):
+        model = linear_model()
+        w0, b0 = weights(model)
+        if use_callback:
+            with pytest.warns(FutureWarning, match="ProximalOptimizer"):
+                callbacks = [nk.ProximalCallback(nk.L1(lam))]
+            model.compile(keras.optimizers.SGD(schedule), "mse")
+        else:
+            callbacks = []
+            model.compile(nk.ProximalOptimizer(keras.optimizers.SGD(schedule), nk.L1(lam)), "mse")
+        model.fit(X, y, batch_size=8, epochs=10, shuffle=False, verbose=0, callbacks=callbacks)
+        trained.append(weights(model))
+    lrs = [float(schedule(k)) for k in range(60)]  # 0.1 up to step 29, then 0.02
+    w, b = prox_sgd(X, y, w0, b0, lrs, nr.L1(lam).prox, 8)  # the oracle, as above
+    assert np.count_nonzero(w == 0) >= 3
+    for got_w, got_b in trained:
+        np.testing.assert_array_equal(got_w == 0, w == 0)
+        np.testing.assert_allclose(got_w, w, rtol=2e-5, atol=2e-6)
+        np.testing.assert_allclose(got_b, b, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(trained[0][0], trained[1][0], rtol=1e-6, atol=1e-7)

@@ -19,7 +19,8 @@ gives every name below; the code lives in three modules, by idea:
   any Keras optimizer and applies the penalty's proximal operator after each update,
   inside the compiled train step, so that L1 and group lasso produce *exact* zeros, which
   a penalty added to the loss never does. :func:`prox_step` is the step itself;
-  :class:`ProximalCallback` does it from a callback (kept for existing code).
+  :class:`ProximalCallback` does it from a callback (deprecated since 0.2, removed in 0.3:
+  it warns and names the one-line replacement).
 * **Pruning** (``normreg/keras/pruning.py``): :func:`prune_zero_units` turns those zeros
   into a physically smaller Keras model with the same outputs; :func:`multiply_adds`
   counts what a forward pass costs.

@@ -460,24 +460,34 @@ def prox_step(variables: Sequence[Any], penalty: Any, step: Any) -> None:
 
 
 class ProximalCallback(keras.callbacks.Callback):
-    r"""The prox after every training batch, from a callback: kept for existing code; prefer :class:`ProximalOptimizer`.
+    r"""Deprecated since 0.2, removed in 0.3: use :class:`ProximalOptimizer`.
 
-    ``model.compile(ProximalOptimizer(opt, penalty))`` is the one way to train with a prox:
-    it runs inside the compiled step, works with ``steps_per_execution > 1``,
-    ``LossScaleOptimizer`` and ``MirroredStrategy``, skips the prox when the update is
-    skipped, is saved with the model, and costs less. This callback does the same
-    arithmetic from outside the step: after each batch it applies
-    :func:`prox_step` to the penalized weights,
+    The prox after every training batch, applied from a callback. Constructing it emits a
+    ``FutureWarning`` that shows the replacement: instead of ::
+
+        model.compile(optimizer, loss)
+        model.fit(..., callbacks=[ProximalCallback(penalty, include=include)])
+
+    write ::
+
+        model.compile(ProximalOptimizer(optimizer, penalty, include=include), loss)
+        model.fit(...)
+
+    which does the same arithmetic inside the compiled train step: it works with
+    ``steps_per_execution > 1``, ``jit_compile=True``, ``LossScaleOptimizer`` and
+    ``MirroredStrategy``, skips the prox when the update is skipped, is saved with the
+    model, and costs less (``benchmarks/bench_prox.py`` times both). Until its removal the
+    callback still works: after each batch it applies :func:`prox_step` to the penalized
+    weights,
 
     .. math::
 
-        W \leftarrow \operatorname{prox}_{\eta_k\Omega}\big(W - \eta_k\,\mathrm{update}\big),
+        W \leftarrow \operatorname{prox}_{\eta_k\Omega}(W),
 
     with :math:`\eta_k` the learning rate of *that* batch's update (``learning_rate`` if
     given; under a schedule, the schedule at the step just taken, not the next one; a zero
-    rate is the identity). For plain SGD this is proximal stochastic gradient descent; for
-    adaptive optimizers see :class:`ProximalOptimizer`. It needs ``steps_per_execution=1``
-    and does not know when a ``LossScaleOptimizer`` skipped a step.
+    rate is the identity). It needs ``steps_per_execution=1`` and does not know when a
+    ``LossScaleOptimizer`` skipped a step.
 
     Parameters
     ----------
@@ -485,22 +495,15 @@ class ProximalCallback(keras.callbacks.Callback):
         Anything :func:`as_regularizer` accepts; do not also add it as a ``kernel_regularizer``.
     learning_rate : float, optional
         The prox step :math:`\eta`; by default the optimizer's learning rate at each batch.
+        (:class:`ProximalOptimizer` always uses the inner optimizer's rate.)
     include : callable or list of variables, optional
         Which variables to penalize, as in :func:`penalized_variables` (default: kernels, not
         biases or normalization parameters).
 
     Example
     -------
-    >>> import keras, numpy as np
-    >>> from normreg.keras import L1, ProximalCallback
-    >>> keras.utils.set_random_seed(0)
-    >>> x = np.random.default_rng(0).standard_normal((64, 5)).astype("float32")
-    >>> y = x[:, :1]                        # only the first input matters
-    >>> model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
-    >>> model.compile(keras.optimizers.SGD(0.1), "mse")
-    >>> _ = model.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[ProximalCallback(L1(0.05))])
-    >>> int((keras.ops.convert_to_numpy(model.layers[0].kernel) == 0).sum())     # the 4 useless inputs: exactly 0
-    4
+    See :class:`ProximalOptimizer`, whose example trains the same model to the same exact
+    zeros.
     """
 
     def __init__(
@@ -515,6 +518,15 @@ class ProximalCallback(keras.callbacks.Callback):
         self.include = include
         self.variables: list[Any] = []
         self._update: Callable[[Any], None] | None = None
+        args = f"optimizer, {self.penalty!r}" + ("" if include is None else ", include=include")
+        lr_note = "" if learning_rate is None else " (it uses the optimizer's own learning rate)"
+        warnings.warn(
+            "ProximalCallback is deprecated since normreg 0.2 and will be removed in 0.3; apply the "
+            "prox inside the train step with ProximalOptimizer instead of the callback"
+            f"{lr_note}: model.compile(normreg.keras.ProximalOptimizer({args}), loss)",
+            FutureWarning,
+            stacklevel=2,
+        )
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         spe = getattr(self.model, "steps_per_execution", 1)
