@@ -241,8 +241,12 @@ def _warn_if_badly_scaled(X: np.ndarray, owner: str) -> None:
     square root of the condition number, which column scales spread by a factor
     :math:`s` multiply by :math:`s^2`; coordinate descent (scikit-learn) does not care.
     """
-    sd = X.std(axis=0, dtype=np.float64)
-    sd = sd[sd > 1e-12 * np.abs(X).max(axis=0)]  # constant columns (up to rounding) do not count
+    top = np.abs(X).max(axis=0).astype(np.float64)
+    top[top == 0] = 1.0
+    # each column divided by its largest entry first: raw squares of entries near 1e-170
+    # underflow (the column looked constant) and near 1e200 overflow
+    sd = (X / top).std(axis=0, dtype=np.float64) * top
+    sd = sd[sd > 1e-12 * top]  # constant columns (up to rounding) do not count
     if sd.size >= 2 and sd.max() > _SCALE_SPREAD * sd.min():
         warnings.warn(
             f"{owner}: the columns of X differ in scale by a factor of {sd.max() / sd.min():.3g} (standard "

@@ -649,3 +649,25 @@ def test_ridge_end_default_grid_is_glmnets_and_sklearn_refuses_it(reg):
     np.testing.assert_allclose(ref[0], 1000 * lasso_max, rtol=1e-12)
     with pytest.raises(ValueError, match="l1_ratio=0"):
         sk.ElasticNetCV(l1_ratio=0.0, cv=2).fit(X, y)
+
+
+def test_scale_warning_at_the_ends_of_the_float_range():
+    """The spread is measured without squaring raw entries: a column at 1e-170 beside one at 1 (its
+    squares underflowed, so it counted as constant) warns; X x 1e200 raises the solver's ValueError
+    naming X, with no overflow RuntimeWarning from the check before it."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3)) * np.array([1e-170, 1.0, 2.0])
+    y = X[:, 1] + rng.standard_normal(40)
+    with pytest.warns(E.ConvergenceWarning, match=r"factor of [0-9.]+e\+170.*StandardScaler"):
+        _quiet_fit_except_scale(E.Lasso(lam=0.01), X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="X is too large"):
+            E.Lasso(lam=0.01).fit(X[:, 1:] * 1e200, y)
+        E.Lasso(lam=0.01).fit(X[:, 1:] * np.array([4e-3, 1.0]), y)  # a spread of a few hundred: no warning
+
+
+def _quiet_fit_except_scale(est, X, y):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*did not converge")
+        return est.fit(X, y)
