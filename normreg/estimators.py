@@ -167,8 +167,10 @@ def _densify(X: Any) -> np.ndarray:
 def _check_groups(groups: Any, p: int) -> tuple[tuple[int, ...], ...]:
     if groups is None:
         raise ValueError(
-            "groups must be given: a label vector (one label per feature), index lists such as "
-            "[[0, 1], [2, 3, 4]], or an integer k (contiguous groups of k features)"
+            "groups must be given to the constructor (GroupLasso(lam, groups=...), GroupLassoCV(groups=...)): "
+            "a label vector (one label per feature), index lists such as [[0, 1], [2, 3, 4]], or an integer k "
+            "(contiguous groups of k features); the groups= argument of a ...CV's fit is the samples' groups "
+            "for a splitter such as GroupKFold"
         )
     if isinstance(groups, numbers.Integral) and not isinstance(groups, (bool, np.bool_)):
         k = int(groups)

@@ -671,3 +671,11 @@ def _quiet_fit_except_scale(est, X, y):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*did not converge")
         return est.fit(X, y)
+
+
+def test_feature_groups_passed_to_fit_by_mistake_are_explained(reg):
+    """``fit(X, y, groups=...)`` of a ...CV is the samples' groups (GroupKFold); a reader who passes
+    the features' groups there gets an error that says where they go."""
+    X, y = reg
+    with pytest.raises(ValueError, match=r"to the constructor.*GroupLassoCV\(groups=.*samples' groups"):
+        E.GroupLassoCV(n_lams=3).fit(X, y, groups=np.repeat([0, 1, 2, 3], 3))
