@@ -1,4 +1,4 @@
-r"""scikit-learn estimators over :func:`normreg.fit_linear` (chapter 6).
+r"""scikit-learn estimators over :func:`~normreg.solvers.fit_linear` (chapter 6).
 
 The only module of the core that imports scikit-learn: ``import normreg`` does not.
 
@@ -35,7 +35,7 @@ What the estimators accept
 * ``sample_weight`` (squared loss): the weighted mean loss
   :math:`\sum_i s_i (x_i^\top w + b - y_i)^2 / (2\sum_i s_i)`, which is scikit-learn's
   normalization for ``Lasso``/``ElasticNet`` (weights rescaled to sum to :math:`m`), so
-  integer weights equal repeated rows. :func:`~normreg.fit_linear` has no weights; the
+  integer weights equal repeated rows. :func:`~normreg.solvers.fit_linear` has no weights; the
   estimators centre ``X`` and ``y`` by their weighted means, scale row :math:`i` by
   :math:`\sqrt{s_i m / \sum s}`, fit without intercept and recover
   :math:`b = \bar y_s - \bar x_s^\top w`; this is the same problem exactly. Rows of
@@ -62,6 +62,9 @@ uncentred fit has not converged after 2000 iterations, the centred one needs few
 200), which the squared loss avoids by eliminating the intercept.
 scikit-learn's ``liblinear`` penalizes the intercept, so it matches the table's
 ``LogisticLasso`` row only with ``fit_intercept=False``; ``saga`` matches with one.
+
+``get_params``, ``set_params`` and ``score`` (:math:`R^2` for the regressors, accuracy for
+the classifiers) are scikit-learn's own, inherited.
 
 A fit that stops at ``max_iter`` warns with :class:`ConvergenceWarning`, which is both
 normreg's and scikit-learn's ``ConvergenceWarning`` (a filter on either catches it).
@@ -431,6 +434,8 @@ class _ClassifierBase(ClassifierMixin, _Base):
         return np.column_stack((expit(-z), expit(z)))  # not 1 - expit(z): that is 0 for z > 37
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log-probabilities of ``classes_[0]`` and ``classes_[1]``: :math:`-\\log(1 + e^{z})`,
+        :math:`-\\log(1 + e^{-z})`, computed without overflow or rounding to 0 (``np.logaddexp``)."""
         z = self.decision_function(X)
         return np.column_stack((-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)))
 
@@ -565,7 +570,7 @@ _COMMON_DOC = """
         Fit an unpenalized intercept.
     tol : float, default=1e-6
         Stop when the duality gap is at most ``tol`` times the objective of the model
-        with :math:`w = 0` (see :func:`normreg.fit_linear`).
+        with :math:`w = 0` (see :func:`~normreg.solvers.fit_linear`).
     max_iter : int, default=10_000
         Iteration limit; reaching it warns with :class:`ConvergenceWarning`."""
 
@@ -585,7 +590,7 @@ _CV_DOC = """
     lams : array_like or None, default=None
         The grid of :math:`\\lambda`; default ``n_lams`` values from :math:`\\lambda_{\\max}`
         (of all the data, weighted by ``sample_weight``) down to ``eps`` times it, log-spaced,
-        as scikit-learn's. For ``l1_ratio`` below 0.001 (at 0 no :math:`\\lambda` zeroes every
+        as scikit-learn's. For an elastic net with ``l1_ratio`` below 0.001 (at 0 no :math:`\\lambda` zeroes every
         coefficient), :math:`\\lambda_{\\max}` is that of ``l1_ratio=0.001`` (glmnet's
         convention; scikit-learn's ``ElasticNetCV`` refuses to make a grid for 0).
     n_lams : int, default=100

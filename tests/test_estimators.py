@@ -267,6 +267,9 @@ ALL_ESTIMATORS = [
 def test_every_public_estimator_is_checked():
     public = {n for n in E.__all__ if isinstance(getattr(E, n), type) and issubclass(getattr(E, n), E.BaseEstimator)}
     assert public == {type(e).__name__ for e in ALL_ESTIMATORS}
+    from sklearn.base import ClassifierMixin, RegressorMixin  # the module docs: score is scikit-learn's
+
+    assert all(getattr(E, n).score in (RegressorMixin.score, ClassifierMixin.score) for n in public)
 
 
 @parametrize_with_checks(ALL_ESTIMATORS)
