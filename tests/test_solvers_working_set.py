@@ -421,16 +421,20 @@ def test_gram_gap_falls_back_to_the_residual_where_the_gram_form_cancels(monkeyp
     assert fit_linear(d.X, d.y, nr.L1(0.01), tol=1e-8).converged and not calls
 
 
-def test_gram_active_set_hands_over_to_fista_where_it_cannot_certify():
-    # duplicated columns: the active-set method's linear systems are singular; FISTA on working
-    # sets takes over from its best point and still certifies the lasso solution
+@pytest.mark.parametrize("steps", [1, 50])
+def test_gram_active_set_hands_over_to_fista_where_it_cannot_certify(monkeypatch, steps):
+    # duplicated columns: the active-set method's linear systems are singular (it skips the
+    # columns the inverse refuses); with one step allowed it cannot certify, and FISTA on
+    # working sets takes over from its best point and still certifies the lasso solution
     from sklearn.linear_model import Lasso
 
+    monkeypatch.setattr(ws_module, "_AS_STEPS", steps)
     d = make_sparse_regression(120, 20, 4, noise=0.5, seed=2)
     X = np.column_stack((d.X, d.X[:, :3]))
     lam = 0.01 * _lam_max(X, d.y)
     res = fit_linear(X, d.y, nr.L1(lam), tol=1e-10, max_iter=100_000)
     assert res.converged and res.gap <= 1e-10 * res.null_objective
+    assert (res.n_iter > 10) == (steps == 1)  # FISTA iterations after the handover
     sk = Lasso(alpha=lam, tol=1e-14, max_iter=1_000_000).fit(X, d.y)
     f_sk = objective(X, d.y, sk.coef_, sk.intercept_, nr.L1(lam))
     assert res.objective <= f_sk + 1e-10 * res.null_objective
@@ -457,16 +461,18 @@ def test_group_lasso_path_on_the_gram_matrix_matches_the_data_path():
 def test_a_warm_start_on_duplicated_columns_is_kept():
     # review: FISTA splits the weight of duplicated columns between them, so its solution's
     # support is numerically dependent and the active-set method cannot factor it; it used to
-    # restart from w = 0 (history[0] = F(0)), throwing the warm start away at every lambda
+    # restart from w = 0 (history[0] = F(0), 40 iterations here), throwing the warm start away
     d = make_sparse_regression(120, 20, 4, noise=0.5, seed=2)
     X = np.column_stack((d.X, d.X[:, :3]))
     pen = nr.L1(0.01 * _lam_max(X, d.y))
     sol = fit_linear(X, d.y, pen, tol=1e-10, max_iter=100_000)
-    assert sol.converged and np.all(sol.coef[[0, 1, 2, 20, 21, 22]] != 0)  # a split support
-    again = fit_linear(X, d.y, pen, tol=1e-8, max_iter=100_000, coef_init=sol.coef)
+    start = sol.coef.copy()
+    start[[0, 1, 2]] = start[[20, 21, 22]] = 0.5 * (sol.coef[[0, 1, 2]] + sol.coef[[20, 21, 22]])
+    assert sol.converged and np.all(start[[0, 1, 2, 20, 21, 22]] != 0)  # a split support, as optimal
+    again = fit_linear(X, d.y, pen, tol=1e-8, max_iter=100_000, coef_init=start)
     assert again.converged
     assert again.history[0] == pytest.approx(sol.objective, rel=1e-12)  # F of the start, not F(0)
-    assert again.n_iter <= 5 < fit_linear(X, d.y, pen, tol=1e-8, max_iter=100_000).n_iter
+    assert again.n_iter <= 5 and again.objective <= sol.objective + 1e-8 * sol.null_objective
 
 
 def _objective_longdouble(X, y, w, a, b, fit_intercept):
@@ -584,3 +590,24 @@ def test_converged_means_certified_in_extended_precision_on_collinear_columns(
     if res.converged:
         gap, _ = _gap_longdouble(X, y, res.coef, lam * l1_ratio, lam * (1 - l1_ratio), fit_intercept)
         assert gap <= tol * res.null_objective * 1.01 + 1e-15 * res.null_objective
+
+
+def test_lasso_path_on_duplicated_columns_stays_in_the_active_set_method():
+    # review: one refused column (a duplicate of an active one) made the active-set method hand
+    # every lambda over to FISTA (1660 iterations over this path); it now adds the columns one
+    # at a time and skips the ones the inverse refuses, and the lasso solution (one of many:
+    # the weight of a duplicated pair may be split any way) is still optimal
+    from sklearn.linear_model import lasso_path
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((106, 69))
+    X[:, 3:6] = X[:, 0:3]
+    y = X @ (rng.standard_normal(69) * (rng.random(69) < 0.3)) + rng.standard_normal(106) + 2.0
+    Xc, yc = X - X.mean(0), y - y.mean()
+    lams = nr.selection.lambda_grid(_lam_max(X, y), 20, 1e-3)
+    path = nr.regularization_path(X, y, nr.L1, lams, tol=1e-10, max_iter=20_000)
+    assert path.converged.all() and path.n_iters.sum() < 200
+    _, sk, _ = lasso_path(Xc, yc, alphas=lams, tol=1e-15, max_iter=1_000_000)
+    for coef, ref, lam in zip(path.coefs, sk.T, lams, strict=True):
+        f, f_sk = (_objective_longdouble(X, y, w, lam, 0.0, True) for w in (coef, ref))
+        assert float(f - f_sk) <= 1e-10 * float(yc @ yc) / (2 * len(y))
