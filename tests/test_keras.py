@@ -344,6 +344,7 @@ def linear_data(m: int = 40, p: int = 6, seed: int = 0):
     return X, y
 
 
+@pytest.mark.filterwarnings("ignore:ProximalCallback is deprecated:FutureWarning")  # tested in test_keras_proximal.py
 def test_proximal_callback_is_a_proximal_gradient_step():
     """One full-batch SGD step + callback equals prox(w - lr * grad, lr), computed in NumPy."""
     X, y = linear_data()
@@ -361,6 +362,7 @@ def test_proximal_callback_is_a_proximal_gradient_step():
     np.testing.assert_allclose(to_np(model.layers[0].bias), b_expected, rtol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:ProximalCallback is deprecated:FutureWarning")  # tested in test_keras_proximal.py
 def test_proximal_l1_gives_exact_zeros_keras_l1_does_not():
     X, y = linear_data()
     lam, lr = 0.2, 0.1
@@ -380,6 +382,7 @@ def test_proximal_l1_gives_exact_zeros_keras_l1_does_not():
     assert np.abs(w_keras[2:]).max() < 5 * lr * lam  # ... within a few steps of it
 
 
+@pytest.mark.filterwarnings("ignore:ProximalCallback is deprecated:FutureWarning")  # tested in test_keras_proximal.py
 def test_proximal_callback_group_lasso_zeroes_whole_rows_and_uses_given_step():
     X, y = linear_data()
     keras.utils.set_random_seed(0)
@@ -404,6 +407,7 @@ def test_prox_step_uses_the_learning_rate_variable_and_validates():
         nk.prox_step([np.ones(2)], nk.L1(1.0), 0.1)
 
 
+@pytest.mark.filterwarnings("ignore:ProximalCallback is deprecated:FutureWarning")  # tested in test_keras_proximal.py
 def test_proximal_callback_refuses_steps_per_execution():
     X, y = linear_data()
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
@@ -480,6 +484,7 @@ def fit_with_callback(optimizer, epochs, lam):
     return model, (X.astype(np.float64), y.astype(np.float64), w0, b0)
 
 
+@pytest.mark.filterwarnings("ignore:ProximalCallback is deprecated:FutureWarning")  # tested in test_keras_proximal.py
 def test_proximal_callback_thresholds_with_the_rate_of_the_step_just_taken():
     """PiecewiseConstantDecay([0], [1.0, 0.001]): step 0 is taken at lr 1.0 and must be
     thresholded at 1.0 * lam (not at the next step's 0.001 * lam)."""
@@ -494,6 +499,7 @@ def test_proximal_callback_thresholds_with_the_rate_of_the_step_just_taken():
     np.testing.assert_array_equal(got == 0, w == 0)
 
 
+@pytest.mark.filterwarnings("ignore:ProximalCallback is deprecated:FutureWarning")  # tested in test_keras_proximal.py
 def test_proximal_callback_cosine_decay_to_zero_runs_and_is_ista():
     """SGD(CosineDecay(0.1, decay_steps=4)): the 5th step has lr 0, a valid identity prox."""
     lam = 0.05
