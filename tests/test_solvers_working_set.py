@@ -611,3 +611,29 @@ def test_lasso_path_on_duplicated_columns_stays_in_the_active_set_method():
     for coef, ref, lam in zip(path.coefs, sk.T, lams, strict=True):
         f, f_sk = (_objective_longdouble(X, y, w, lam, 0.0, True) for w in (coef, ref))
         assert float(f - f_sk) <= 1e-10 * float(yc @ yc) / (2 * len(y))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), l1_ratio=st.sampled_from([1.0, 0.8]), fit_intercept=st.booleans(),
+       log_lam=st.floats(-10.0, -1.0), shake=st.sampled_from([0.0, 1e-6, 1e-2]))
+def test_gap_error_bound_bounds_the_gram_gap_against_extended_precision(seed, l1_ratio, fit_intercept, log_lam,
+                                                                        shake):
+    # the gap from the Gram form (v = c - G w and its loss) against the gap in long double, at
+    # points near and away from the solution of collinear problems (where both cancel)
+    from normreg.solvers import _Problem
+
+    X, y, rng = _collinear(seed)
+    prob = _Problem(X, y, "squared", fit_intercept, precompute=True)
+    lam = 10.0**log_lam * prob.g0
+    a, b = lam * l1_ratio, lam * (1 - l1_ratio)
+    pen = nr.L1(lam) if l1_ratio == 1.0 else nr.ElasticNet(lam, l1_ratio)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        w = fit_linear(X, y, pen, fit_intercept=fit_intercept, tol=1e-10, max_iter=2000, precompute=False).coef
+    w = w * (1 + shake * rng.standard_normal(w.size))
+    sm, stc = prob.smooth, ws_module._structure(pen)
+    v = sm.c - sm.G @ w
+    fl = max(0.5 * float(w @ (sm.G @ w)) - float(sm.c @ w) + sm.k, 0.0)
+    gram_gap = ws_module.squared_gap(stc, w, v, fl)[0]
+    exact, _ = _gap_longdouble(X, y, w, a, b, fit_intercept)
+    assert abs(gram_gap - exact) <= ws_module._gap_error_bound(prob, stc, w, v, fl) + 1e-15 * sm.k
