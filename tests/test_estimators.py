@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import sklearn.linear_model as sk
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss
@@ -274,6 +275,9 @@ def test_every_public_estimator_is_checked():
 
 @parametrize_with_checks(ALL_ESTIMATORS)
 def test_sklearn_estimator_checks(estimator, check):
+    if "sample_weight_equivalence" in getattr(check, "func", check).__name__:
+        # this check compares weighted and repeated-row predictions to rtol 1e-7: solve to match
+        estimator = clone(estimator).set_params(tol=1e-10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", E.ConvergenceWarning)
         check(estimator)
