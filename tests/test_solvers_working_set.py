@@ -637,3 +637,20 @@ def test_gap_error_bound_bounds_the_gram_gap_against_extended_precision(seed, l1
     gram_gap = ws_module.squared_gap(stc, w, v, fl)[0]
     exact, _ = _gap_longdouble(X, y, w, a, b, fit_intercept)
     assert abs(gram_gap - exact) <= ws_module._gap_error_bound(prob, stc, w, v, fl) + 1e-15 * sm.k
+
+
+def test_slow_progress_is_not_called_the_rounding_floor():
+    # review: two columns 1e-4 apart carrying +-1e3 (condition number ~1e8) and lam = 1e-8:
+    # FISTA progresses slowly, the gap (1.9e-5 F0, far above any rounding floor) did not halve
+    # in five outer iterations, and the solver stopped at 15 010 of 30 000 iterations saying
+    # the gap had reached "the rounding floor of the arithmetic"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 10))
+    X[:, 1] = X[:, 0] + 1e-4 * rng.standard_normal(100)
+    y = 1e3 * (X[:, 0] - X[:, 1]) + 1e-6 * rng.standard_normal(100) + X[:, 2]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = fit_linear(X, y, nr.L1(1e-8), tol=1e-6, max_iter=30_000)
+    if not res.converged:
+        (msg,) = [str(c.message) for c in caught]
+        assert res.residual <= 1e-8 or ("rounding floor" not in msg and res.n_iter == 30_000)

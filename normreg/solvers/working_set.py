@@ -34,9 +34,10 @@ The solver exploits this in an outer loop (the design of celer, Massias, Gramfor
 The inner solver gets at most 1000 iterations per outer iteration (doubled while the gap
 makes no progress), so the working set is always re-checked. Where ``tol`` is below what the
 floating-point arithmetic can certify, the gap stalls at its rounding floor: after five outer
-iterations in which it did not halve, the solver stops with ``converged=False`` and a warning
-that says so, and returns the point with the smallest gap it found (never the last one, if
-that is worse).
+iterations in which it did not halve, with the gap below :math:`1.5\cdot 10^{-8} F_0` (about
+:math:`\sqrt\epsilon`; a larger gap that does not halve is slow progress, which goes on to
+``max_iter``), the solver stops with ``converged=False`` and a warning that says so, and
+returns the point with the smallest gap it found (never the last one, if that is worse).
 
 Along a regularization path every :math:`\lambda` starts from the previous solution (warm
 start), whose support seeds the first working set.
@@ -78,6 +79,9 @@ _INNER = 0.3
 _INNER_CAP = 1000
 _PROGRESS = 0.5
 _STALL = 5
+#: ... and only where the best gap is below this fraction of F0 (about sqrt(eps)): a larger
+#: gap that does not halve is slow progress (an ill-conditioned problem), not a rounding floor
+_FLOOR = 1.5e-8
 #: Gap safe screening is run where there are at least this many blocks (below, one pass over
 #: X for the column norms costs more than the screening saves), and the screened columns are
 #: dropped from X once at most this fraction of them is left.
@@ -358,7 +362,9 @@ def working_set(
             break
         if used >= max_iter:
             break
-        if since_best >= _STALL:  # the gap no longer decreases: the arithmetic's floor
+        if since_best >= _STALL and best_gap <= _FLOOR * f0:
+            # the gap no longer decreases, at a level rounding can explain: the arithmetic's
+            # floor (above it, slow progress: on to max_iter, and said so)
             stalled = True
             break
         violated = bn > thr * (1.0 + 1e-12)  # before scaling: the scaled dual point violates nothing
