@@ -654,3 +654,30 @@ def test_slow_progress_is_not_called_the_rounding_floor():
     if not res.converged:
         (msg,) = [str(c.message) for c in caught]
         assert res.residual <= 1e-8 or ("rounding floor" not in msg and res.n_iter == 30_000)
+
+
+def test_group_lasso_on_a_design_scaled_by_1e_minus_20_converges():
+    # the other review's xfail (tests/test_solvers_review.py): the inner FISTA started from the
+    # absolute floor L = 1e-12 where the curvature is ~1e-40 (steps 1e28 times too short)
+    d = make_sparse_regression(100, 20, 4, noise=0.5, seed=0)
+    groups = [list(range(i, i + 5)) for i in range(0, 20, 5)]
+    lam = 0.3 * nr.selection.lambda_max(d.X, d.y, nr.L1)
+    ref = fit_linear(d.X, d.y, nr.GroupLasso(lam, groups), tol=1e-12)
+    res = fit_linear(1e-20 * d.X, d.y, nr.GroupLasso(1e-20 * lam, groups), max_iter=3000)
+    assert res.converged
+    np.testing.assert_allclose(1e-20 * res.coef, ref.coef, rtol=0, atol=1e-5 * np.abs(ref.coef).max())
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), shape=st.sampled_from([(60, 300), (150, 40)]),
+       max_iter=st.sampled_from([3, 50, 10_000]),
+       tol=st.sampled_from([1e-6, 1e-16]), log_frac=st.floats(-3.0, -0.1))
+def test_history_has_one_entry_per_iteration_plus_the_start(seed, shape, max_iter, tol, log_frac):
+    # the other review's xfail (tests/test_solvers_review.py): where the best-gap point was
+    # returned, its objective was appended (n_iter + 2 entries); now the last entry is its F
+    d = make_sparse_regression(*shape, 5, noise=0.1, correlation=0.9, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = fit_linear(d.X, d.y, nr.L1(10.0**log_frac * _lam_max(d.X, d.y)), tol=tol, max_iter=max_iter)
+    assert res.history.shape == (res.n_iter + 1,)
+    assert res.history[-1] == pytest.approx(res.objective, rel=1e-9, abs=1e-12 * res.null_objective)

@@ -416,7 +416,11 @@ def working_set(
         prox, value, _ = _penalty_ops(pen_sub, nW, sub.q)
         sub_gap = _sub_gap(sub, st_sub, nW, prob.fit_intercept)  # type: ignore[arg-type]
         L_sub = _lanczos_max(sub.hess_bound, sub.q, n_iter=2) if sub.q > 1 else float(sub.hess_bound(np.ones(1))[0])
-        L_sub = max(L_sub, 1e-12) if L is None else max(min(L, L_sub), 1e-12)
+        if L is not None:
+            L_sub = min(L, L_sub)
+        # a floor relative to the problem's curvature (an absolute 1e-12 made steps 1e28 times
+        # too short on a design scaled by 1e-20, and the line search only raises L)
+        L_sub = L_sub if L_sub > 0.0 else (prob.lipschitz if prob.lipschitz > 0.0 else 1.0)
         cb = None
         if callback is not None:
 
@@ -441,8 +445,8 @@ def working_set(
             theta[p] = raw.theta[nW]
     if not converged and best_gap < gap:
         theta, gap = best_theta, best_gap
-        if track and history:
-            history.append(_objective(prob, st, theta))
+        if track and history:  # the last entry is the returned point's (n_iter + 1 entries)
+            history[-1] = _objective(prob, st, theta)
     if not track or not history:
         history = [_objective(prob, st, theta)]
     return _Raw(
@@ -829,8 +833,8 @@ def gram_active_set(
                 break
             polished = True
         elif converged:  # the extra step did not certify: the point before it is returned
-            if track:
-                history.append(f_best)
+            if track:  # the last entry is the returned point's (n_iter + 1 entries)
+                history[-1] = f_best
             break
         if gap < math.inf:
             if gap < _PROGRESS * best_gap:
@@ -885,6 +889,8 @@ def gram_active_set(
             gap = squared_gap(st, w, *_true_state(prob, w))[0]
     if not track:
         history = [f_best]
+    else:  # the last entry is the returned point's (the best one, not always the last)
+        history[-1] = f_best
     return _Raw(w, n, history, converged, gap / f0, 1.0, gap=gap, relative=True, solver="working-set")
 
 
