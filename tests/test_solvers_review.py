@@ -183,12 +183,6 @@ def test_screening_with_tied_columns_at_the_boundary_still_converges():
     assert res.converged and np.count_nonzero(res.coef) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="working_set.py (not this reviewer's file): where the budget ends and the best-gap point "
-    "is returned, history gets that point's objective appended, n_iter + 2 entries where FitResult "
-    "documents n_iter + 1",
-)
 def test_history_has_one_entry_per_iteration_plus_the_start():
     d = make_sparse_regression(60, 300, 5, noise=0.1, correlation=0.9, seed=1)
     with warnings.catch_warnings():
@@ -218,14 +212,6 @@ def test_logistic_first_order_fits_on_large_features_stop_at_the_answer(c, solve
     np.testing.assert_allclose(c * res.coef, ref.coef, rtol=0, atol=1e-4 * np.abs(ref.coef).max())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="working_set.py (not this reviewer's file): a squared-loss group lasso on X scaled by 1e-20 "
-    "(lam by 1e-20) does not converge in 3000 iterations (coefficients 1.4 off after rescaling) where the "
-    "lasso does; the inner FISTA is called with L = 1e-12, the absolute floor max(L_sub, 1e-12) of "
-    "working_set.py, where the curvature is about 1e-40 (steps 1e28 times too short; the line search only "
-    "raises L), and ends each budget with L = 1e-12",
-)
 def test_group_lasso_on_a_small_scale_design_converges():
     d = make_sparse_regression(100, 20, 4, noise=0.5, seed=0)
     groups = [list(range(i, i + 5)) for i in range(0, 20, 5)]
