@@ -277,7 +277,7 @@ def test_every_public_estimator_is_checked():
 def test_sklearn_estimator_checks(estimator, check):
     if "sample_weight_equivalence" in getattr(check, "func", check).__name__:
         # this check compares weighted and repeated-row predictions to rtol 1e-7: solve to match
-        estimator = clone(estimator).set_params(tol=1e-10)
+        estimator = clone(estimator).set_params(tol=1e-8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", E.ConvergenceWarning)
         check(estimator)
@@ -686,3 +686,22 @@ def test_feature_groups_passed_to_fit_by_mistake_are_explained(reg):
     X, y = reg
     with pytest.raises(ValueError, match=r"to the constructor.*GroupLassoCV\(groups=.*samples' groups"):
         E.GroupLassoCV(n_lams=3).fit(X, y, groups=np.repeat([0, 1, 2, 3], 3))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="solver regression in 891ccbe (gram_active_set, dependent columns): the warm-started path stalls at "
+    "max_iter on these repeated rows (81 iterations before it); routed to the solvers' owner",
+)
+def test_lasso_cv_on_repeated_rows_converges():
+    """The data of scikit-learn's sample-weight-equivalence check for a CV estimator (rows repeated by
+    integer weights, LeaveOneGroupOut folds): every (fold, lambda) fit converges well within max_iter."""
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    rng = np.random.RandomState(42)
+    X, y, sw = rng.rand(15, 30), rng.randint(0, 3, size=15).astype(float), rng.randint(0, 5, size=15)
+    Xr, yr = np.vstack([X.repeat(sw, axis=0), X, X]), np.r_[y.repeat(sw), y, y]
+    folds = list(LeaveOneGroupOut().split(Xr, groups=np.r_[np.zeros(sw.sum()), np.ones(15), 2 * np.ones(15)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", E.ConvergenceWarning)
+        E.LassoCV(n_lams=2, eps=0.1, cv=folds, tol=1e-3, max_iter=2000).fit(Xr, yr)
