@@ -473,3 +473,73 @@ def test_proximal_callback_warns_with_the_replacement_and_matches_the_optimizer(
         np.testing.assert_allclose(got_w, w, rtol=2e-5, atol=2e-6)
         np.testing.assert_allclose(got_b, b, rtol=2e-5, atol=2e-6)
     np.testing.assert_allclose(trained[0][0], trained[1][0], rtol=1e-6, atol=1e-7)
+
+
+def test_proximal_callback_schedule_check_tells_the_rates_apart():
+    """The schedule above gives the callback's step 29 the rate 0.1 and step 30 the rate
+    0.02: a prox at the previous step's rate (step 30 at 0.1) or at the next one's (step 29
+    at 0.02) ends outside the tolerance used there, so the test can fail."""
+    X, y = linear_data()
+    lam = 0.2
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([29], [0.1, 0.02])
+    w0, b0 = weights(linear_model())
+    lrs = [float(schedule(k)) for k in range(60)]
+    right, _ = prox_sgd(X, y, w0, b0, lrs, nr.L1(lam).prox, 8)
+    for shift in (-1, 1):  # the prox at the previous / next step's rate
+        prox_lrs = iter([float(schedule(max(k + shift, 0))) for k in range(60)])
+
+        def prox(v, t, prox_lrs=prox_lrs):
+            return nr.L1(lam).prox(v, next(prox_lrs))
+
+        wrong, _ = prox_sgd(X, y, w0, b0, lrs, prox, 8)
+        assert np.abs(wrong - right).max() > 100 * (2e-6 + 2e-5 * np.abs(right).max())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"learning_rate": -1.0}, ValueError, "learning_rate must be >= 0"),
+        ({"include": "dense/kernel"}, TypeError, "include must be a callable"),
+        ({"include": 3}, TypeError, "include must be a callable"),
+        ({"include": []}, ValueError, "include must not be an empty list"),
+    ],
+)
+def test_proximal_callback_bad_arguments_raise_before_the_deprecation_warning(kwargs, error, match):
+    """Bad input raises at construction, naming the argument, and does not first warn
+    (a warning whose suggested replacement is itself wrong input)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(error, match=match):
+            nk.ProximalCallback(nk.L1(0.1), **kwargs)
+    assert not [w for w in caught if issubclass(w.category, FutureWarning)]
+
+
+def test_proximal_callback_warning_says_how_to_keep_a_given_prox_step():
+    """With learning_rate= the replacement thresholds at the optimizer's rate instead: the
+    warning says so and how to keep the old threshold (scale lam), which holds because
+    each penalty's prox_{t Omega(lam)} = prox_{Omega(t lam)} (checked here in NumPy)."""
+    with pytest.warns(FutureWarning) as record:
+        nk.ProximalCallback(nk.L1(0.2), learning_rate=0.05)
+    message = str(record[0].message)
+    assert "optimizer's learning rate" in message and "lam * 0.05 / lr" in message, message
+    v = np.linspace(-1, 1, 11)
+    for pen in (nr.L1, lambda lam: nr.ElasticNet(lam, 0.3)):
+        np.testing.assert_allclose(pen(0.2).prox(v, 0.05), pen(0.2 * 0.05 / 0.1).prox(v, 0.1), atol=1e-15)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding for ProximalOptimizer's owner: its default include is 'at least 2 dims, no "
+    "bias', not penalized_variables (normalization parameters of 2 dims, e.g. "
+    "LayerNormalization(axis=[1, 2]), are proxed), so the callback's one-line replacement "
+    "penalizes other variables there",
+)
+def test_proximal_optimizer_default_variables_are_penalized_variables():
+    model = keras.Sequential(
+        [keras.Input((3, 4)), keras.layers.Dense(4), keras.layers.LayerNormalization(axis=[1, 2])]
+    )
+    opt = nk.ProximalOptimizer(keras.optimizers.SGD(0.1), nk.L1(0.1))
+    opt.build(model.trainable_variables)
+    assert [v.path for v in opt.prox_variables] == [v.path for v in nk.penalized_variables(model)]

@@ -494,8 +494,11 @@ class ProximalCallback(keras.callbacks.Callback):
     penalty : regularizer
         Anything :func:`as_regularizer` accepts; do not also add it as a ``kernel_regularizer``.
     learning_rate : float, optional
-        The prox step :math:`\eta`; by default the optimizer's learning rate at each batch.
-        (:class:`ProximalOptimizer` always uses the inner optimizer's rate.)
+        The prox step :math:`t`; by default the optimizer's learning rate at each batch.
+        (:class:`ProximalOptimizer` always uses the inner optimizer's rate :math:`\eta`. For
+        L1, L2, ElasticNet and GroupLasso the prox depends on :math:`t\lambda` only,
+        :math:`\operatorname{prox}_{t\Omega_\lambda} = \operatorname{prox}_{\eta\Omega_{\lambda t/\eta}}`,
+        so under a constant :math:`\eta` pass ``lam * learning_rate / eta`` to keep this step.)
     include : callable or list of variables, optional
         Which variables to penalize, as in :func:`penalized_variables` (default: kernels, not
         biases or normalization parameters).
@@ -515,11 +518,26 @@ class ProximalCallback(keras.callbacks.Callback):
         super().__init__()
         self.penalty = as_regularizer(penalty)
         self.learning_rate = None if learning_rate is None else check_scalar(learning_rate, "learning_rate", low=0.0)
+        if include is not None and not callable(include):
+            # checked here, before the deprecation warning (penalized_variables checks that
+            # the variables belong to the model once it is known)
+            if isinstance(include, (str, bytes)) or not isinstance(include, Sequence):
+                raise TypeError(
+                    f"include must be a callable (variable -> bool) or a list of variables; got {include!r}"
+                )
+            if len(include) == 0:
+                raise ValueError("include must not be an empty list (pass None for the default variables)")
         self.include = include
         self.variables: list[Any] = []
         self._update: Callable[[Any], None] | None = None
         args = f"optimizer, {self.penalty!r}" + ("" if include is None else ", include=include")
-        lr_note = "" if learning_rate is None else " (it uses the optimizer's own learning rate)"
+        lr_note = (
+            ""
+            if learning_rate is None
+            else " (its prox step is the optimizer's learning rate lr, not learning_rate="
+            f"{self.learning_rate:g}: for a constant lr, pass the penalty with "
+            f"lam * {self.learning_rate:g} / lr to keep the same threshold)"
+        )
         warnings.warn(
             "ProximalCallback is deprecated since normreg 0.2 and will be removed in 0.3; apply the "
             "prox inside the train step with ProximalOptimizer instead of the callback"
