@@ -213,6 +213,8 @@ def test_lasso_cv_matches_sklearn_lasso_cv_and_the_one_se_rule(reg):
     mse = theirs.mse_path_
     glmnet_sd = np.sqrt(((mse - mse.mean(axis=1, keepdims=True)) ** 2).mean(axis=1) / (5 - 1))
     np.testing.assert_allclose(2 * ours.cv_se_, glmnet_sd, rtol=1e-6)
+    # the overflow-safe standard error is the plain formula bit for bit in the normal range
+    np.testing.assert_array_equal(ours.cv_se_, ours.cv_scores_.std(axis=0, ddof=1) / np.sqrt(5))
     np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=0, atol=1e-6)
     one_se = E.LassoCV(lams=ours.lams_, cv=KFold(5), rule="1se", tol=1e-10).fit(X, y)
     direct = E.Lasso(lam=ours.lam_1se_, tol=1e-10).fit(X, y)
