@@ -858,21 +858,12 @@ def gram_active_set(
             if viol.size > cap:
                 viol = viol[np.argpartition(-excess[viol], cap - 1)[:cap]]
             order = inv.update(keep, viol)
-            if order is not None:
-                s = np.concatenate((s, np.sign(u[viol])))[order]
-            else:
-                # the new columns are numerically dependent, together or on the kept ones
-                # (duplicated columns; n = p with an intercept): drop, then add them one at a
-                # time, largest violation first, skipping those the inverse refuses
-                s = s[inv.drop(keep)] if not keep.all() else s
-                added = 0
-                for j in viol[np.argsort(-excess[viol])]:
-                    order = inv.update(np.ones(inv.idx.size, dtype=bool), np.array([j]))
-                    if order is not None:
-                        s = np.concatenate((s, [np.sign(u[j])]))[order]
-                        added += 1
-                if added == 0 and keep.all():
-                    break
+            if order is None:  # numerically dependent columns: FISTA on working sets takes over
+                # (adding them one at a time, skipping the refused ones, was tried in 891ccbe
+                # and reverted: on rank-deficient designs, e.g. repeated rows, it handed FISTA
+                # a point from which the path stalled at max_iter)
+                break
+            s = np.concatenate((s, np.sign(u[viol])))[order]
             A = inv.idx
             w[:] = 0.0
             w[A] = inv.solve(c[A] - a * s)
