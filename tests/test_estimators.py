@@ -703,3 +703,20 @@ def test_lasso_cv_on_repeated_rows_converges():
     with warnings.catch_warnings():
         warnings.simplefilter("error", E.ConvergenceWarning)
         E.LassoCV(n_lams=2, eps=0.1, cv=folds, tol=1e-3, max_iter=500).fit(Xr, yr)
+
+
+def test_peak_memory_of_a_sparse_fit_is_about_three_dense_copies():
+    """The module docs: densified, a fit's peak memory is about 3 times 8mp (here 3.0)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    m, p = 2000, 200
+    X = sp.random(m, p, density=0.05, random_state=0, format="csr")
+    y = rng.standard_normal(m)
+    tracemalloc.start()
+    try:
+        E.Lasso(lam=0.05).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 2.5 < peak / (8 * m * p) < 3.5
