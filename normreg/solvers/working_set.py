@@ -45,7 +45,7 @@ start), whose support seeds the first working set.
 Where the problem is held as its Gram matrix (squared loss with ``m >= p``: ``precompute``
 in :func:`normreg.solvers.fit_linear`, and regularization paths up to a few thousand
 features), the lasso and the elastic net are first solved by a primal-dual active set
-method (:func:`gram_active_set`): Newton's method on the optimality conditions, one linear
+method (``gram_active_set``): Newton's method on the optimality conditions, one linear
 solve on the active set per step, with :math:`(G_{AA} + bI)^{-1}` updated as coefficients
 enter and leave (:class:`_ActiveInverse`), and the same duality-gap certificate computed
 from :math:`G` in :math:`O(p|A|)` per step, with no pass over the data (except where the
