@@ -529,17 +529,20 @@ def test_proximal_callback_warning_says_how_to_keep_a_given_prox_step():
         np.testing.assert_allclose(pen(0.2).prox(v, 0.05), pen(0.2 * 0.05 / 0.1).prox(v, 0.1), atol=1e-15)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding for ProximalOptimizer's owner: its default include is 'at least 2 dims, no "
-    "bias', not penalized_variables (normalization parameters of 2 dims, e.g. "
-    "LayerNormalization(axis=[1, 2]), are proxed), so the callback's one-line replacement "
-    "penalizes other variables there",
-)
 def test_proximal_optimizer_default_variables_are_penalized_variables():
-    model = keras.Sequential(
-        [keras.Input((3, 4)), keras.layers.Dense(4), keras.layers.LayerNormalization(axis=[1, 2])]
-    )
+    """Without the model, the optimizer's default must pick what penalized_variables picks:
+    2-D normalization parameters (LayerNormalization over two axes, RMSNormalization,
+    GroupNormalization) are not proxed, a 2-D kernel and an embedding are."""
+    inputs = keras.Input((3, 4), dtype="int32")
+    h = keras.layers.Embedding(10, 4)(inputs)  # (3, 4, 4)
+    h = keras.layers.Reshape((3, 16))(h)
+    h = keras.layers.Dense(4)(h)
+    h = keras.layers.LayerNormalization(axis=[1, 2])(h)
+    h = keras.layers.RMSNormalization(axis=[1, 2])(h)
+    h = keras.layers.Dense(2, use_bias=False)(h)
+    model = keras.Model(inputs, h)
     opt = nk.ProximalOptimizer(keras.optimizers.SGD(0.1), nk.L1(0.1))
     opt.build(model.trainable_variables)
-    assert [v.path for v in opt.prox_variables] == [v.path for v in nk.penalized_variables(model)]
+    chosen = [v.path for v in opt.prox_variables]
+    assert chosen == [v.path for v in nk.penalized_variables(model)]
+    assert [p.split("/")[-1] for p in chosen] == ["embeddings", "kernel", "kernel"]

@@ -182,8 +182,9 @@ class ProximalOptimizer(keras.optimizers.Optimizer):
         Anything :func:`as_regularizer` accepts (``L1(1e-4)``, ``GroupLasso(1e-3, axis=-1)``, ...).
     include : None, list of variables or of regular expressions, or callable, optional
         Which trainable variables the prox applies to. ``None``: the default of
-        :func:`penalized_variables` (floating variables with at least 2 dimensions, no
-        biases: the kernels). A list of variables (e.g. :func:`batchnorm_scales` of the
+        :func:`penalized_variables` (floating variables with at least 2 dimensions, not
+        biases and not the ``gamma``/``beta``/``scale`` of normalization layers, recognized
+        by the names Keras gives them: the kernels). A list of variables (e.g. :func:`batchnorm_scales` of the
         model) or of regular expressions searched in each variable's ``path``
         (``[r"dense_1/kernel"]``): both are saved with the model. A callable
         ``variable -> bool`` is applied when the optimizer is built; it is saved as the list

@@ -508,12 +508,26 @@ def _sublayers(model: Any) -> list[Any]:
     return out  # pragma: no cover
 
 
+#: the names Keras's normalization layers give their parameters (BatchNormalization,
+#: LayerNormalization, GroupNormalization: gamma, beta; RMSNormalization: scale)
+_NORMALIZATION_NAMES = frozenset({"gamma", "beta"})
+
+
 def _is_default_penalized(v: Any, excluded: set[int]) -> bool:
+    """The default rule, for a variable alone (``ProximalOptimizer`` sees no layers): a
+    floating variable of at least 2 dimensions that is neither a bias nor a normalization
+    parameter. Normalization parameters are recognized by ``excluded`` (the weights of the
+    normalization layers, where the model is known) and by Keras's names for them, so that
+    the rule gives the same variables with and without the model."""
     name = str(getattr(v, "name", "")).split(":")[0].split("/")[-1]
+    path = str(getattr(v, "path", name)).split("/")
+    rms_scale = name == "scale" and len(path) >= 2 and "normalization" in path[-2]
     return (
         id(v) not in excluded
         and len(v.shape) >= 2
         and "bias" not in name
+        and name not in _NORMALIZATION_NAMES
+        and not rms_scale
         and keras.backend.is_float_dtype(keras.backend.standardize_dtype(v.dtype))
     )
 
