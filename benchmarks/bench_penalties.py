@@ -103,21 +103,14 @@ def run_vs_multiply(sizes: list[int], repeats: int) -> list[dict]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="*", type=float, default=[1e5, 1e6, 1e7, 1e8])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats, results not saved")
-    args = parser.parse_args()
-    sizes = [10**5, 10**6] if args.quick else [int(s) for s in args.sizes]
-    mult_sizes = [10**5, 10**6] if args.quick else [s for s in MULTIPLY_SIZES if s <= max(sizes)]
-    repeats = 3 if args.quick else args.repeats
-    # the first table as it was always measured (BLAS's default threads: the L1 value's
-    # asum is multi-threaded), the second with one thread, the house rule for timings
+def run(sizes: list[int], mult_sizes: list[int], repeats: int) -> dict:
+    """Both tables: ratios against ``np.dot`` (BLAS's default threads, as this table was
+    always measured: the L1 value's asum is multi-threaded) and grad/prox against
+    ``w * c`` (one thread, the house rule for timings)."""
     medians, spreads = run_vs_dot(sizes, repeats)
     with threadpool_limits(1):
         vs_mult = run_vs_multiply(mult_sizes, repeats)
-    out = {
+    return {
         "machine": machine(),
         "dtype": "float32",
         "reference": "np.dot(w, w)",
@@ -131,6 +124,19 @@ def main() -> None:
             "rows": vs_mult,
         },
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="*", type=float, default=[1e5, 1e6, 1e7, 1e8])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats, results not saved")
+    args = parser.parse_args()
+    sizes = [10**5, 10**6] if args.quick else [int(s) for s in args.sizes]
+    mult_sizes = [10**5, 10**6] if args.quick else [s for s in MULTIPLY_SIZES if s <= max(sizes)]
+    repeats = 3 if args.quick else args.repeats
+    out = run(sizes, mult_sizes, repeats)
+    medians, vs_mult = out["ratios"], out["vs_multiply"]["rows"]
     names = [k for k in medians[0] if k not in ("n", "reference_s", "reference_GBps")]
     rows = [[f"{r['n']:.0e}", f"{r['reference_s'] * 1e3:.3f} ms", f"{r['reference_GBps']:.1f}"] +
             [f"{r[k]:.2f}x" for k in names] for r in medians]

@@ -265,7 +265,7 @@ def run(seeds: list[int], workers: int = 2) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=8, help="seeds 0, 1, ..., SEEDS - 1")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0, 1, ..., SEEDS - 1")
     parser.add_argument("--workers", type=int, default=2, help="processes, one thread each (1 or 2)")
     parser.add_argument("--quick", action="store_true", help="seeds 0 and 1 only, nothing saved (unless --save)")
     parser.add_argument("--save", action="store_true")
