@@ -34,8 +34,8 @@ the sparsity (live units, zero weights, zero scales). Nothing is timed.
 Results go to ``normreg/_recorded/sparsity_seeds_cpu.json``, read by chapter 8 through
 ``normreg.recorded.load("sparsity_seeds_cpu")``.
 
-Usage: ``python benchmarks/seeds_sparsity.py [--seeds 8] [--workers 2] [--quick [--save]]``
-(about 20 s of CPU a seed).
+Usage: ``python benchmarks/seeds_sparsity.py [--seeds 10] [--workers 2] [--quick [--save]]``
+(the record keeps its wall time, ``wall_s``, and the load at start).
 """
 
 from __future__ import annotations
